@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ci/fetch-lua.sh refuses a corrupt tarball and an unknown version, each with one clear
+# line and a non-zero exit, and leaves the existing source tree alone.
+set -u
+fetch=$1
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+printf 'not a tarball' > "$tmp/corrupt.tar.gz"
+
+out=$(LUA_TARBALL="$tmp/corrupt.tar.gz" bash "$fetch" 5.4.7 2>&1); rc=$?
+[ $rc -ne 0 ] || { echo "FAIL: corrupt tarball accepted"; exit 1; }
+echo "$out" | grep -q 'checksum mismatch.*expected 9fbf5e28.*actual' ||
+  { echo "FAIL: no checksum message, got: $out"; exit 1; }
+[ "$(echo "$out" | wc -l)" -eq 1 ] || { echo "FAIL: more than one line: $out"; exit 1; }
+
+out=$(bash "$fetch" 5.3.0 2>&1); rc=$?
+[ $rc -eq 2 ] || { echo "FAIL: unknown version exit $rc"; exit 1; }
+echo "$out" | grep -q "unknown Lua version '5.3.0'" || { echo "FAIL: got: $out"; exit 1; }
+echo "fetch-lua refuses bad input: ok"
