@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The sanitizer CI job: sets the machine up, then configures, builds and tests each preset
+# (asan: every label; tsan: unit, repro, regression) and prints each ctest summary.
+#
+# usage: ci/test.sh [--preset P]…      (default: asan tsan)
+#        ci/test.sh --help
+# Exit status: 0 when every preset passed, 1 when a test failed, 2 on a usage or setup error.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+presets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --preset) [ $# -ge 2 ] || { echo "test.sh: --preset needs a name" >&2; exit 2; }
+              presets+=("$2"); shift 2 ;;
+    --preset=*) presets+=("${1#--preset=}"); shift ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ ${#presets[@]} -gt 0 ] || presets=(asan tsan)
+
+known=$(cmake --list-presets=configure 2>/dev/null | sed -n 's/^  "\([^"]*\)".*/\1/p')
+for p in "${presets[@]}"; do
+  echo "$known" | grep -qx "$p" || { echo "test.sh: unknown preset '$p' (known: $(echo $known))" >&2; exit 2; }
+done
+
+bash ci/setup.sh || { echo "test.sh: setup failed" >&2; exit 2; }
+
+total_passed=0; total_failed=0; status=0
+for p in "${presets[@]}"; do
+  echo "=== preset $p ==="
+  start=$SECONDS
+  log=$(mktemp)
+  if ! cmake --preset "$p" >"$log" 2>&1 || ! cmake --build --preset "$p" >>"$log" 2>&1; then
+    tail -40 "$log"; echo "test.sh: preset $p failed to build" >&2; rm -f "$log"; exit 2
+  fi
+  ctest --preset "$p" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  total=$(echo "$summary" | sed -E 's/.* out of ([0-9]+).*/\1/')
+  failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/')
+  if [ -z "$summary" ]; then total=0; failed=1; fi
+  total_passed=$((total_passed + total - failed)); total_failed=$((total_failed + failed))
+  echo "=== preset $p: ${summary:-no ctest summary} ($((SECONDS - start)) s) ==="
+  [ "$rc" -eq 0 ] || status=1
+  rm -f "$log"
+done
+echo "ci/test.sh: ${total_passed} passed, ${total_failed} failed"
+exit $status
