@@ -1,0 +1,283 @@
+// cxxlua: a compact C++20 binding for Lua 5.4, in the spirit of Rust's mlua.
+// Include this header; it pulls in every part and the template definitions.
+#pragma once
+
+#include <exception>
+#include <vector>
+
+#include "cxxlua/convert.hpp"
+#include "cxxlua/error.hpp"
+#include "cxxlua/stack_guard.hpp"
+#include "cxxlua/state.hpp"
+#include "cxxlua/userdata.hpp"
+#include "cxxlua/value.hpp"
+
+namespace cxxlua {
+
+template <class T>
+Value to_value(const StateHandle& state, T&& value) {
+  using D = std::decay_t<T>;
+  if constexpr (std::is_same_v<D, Value>) {
+    return std::forward<T>(value);
+  } else if constexpr (std::is_same_v<D, std::nullptr_t>) {
+    return Value();
+  } else if constexpr (std::is_same_v<D, bool>) {
+    return Value(value);
+  } else if constexpr (std::is_integral_v<D>) {
+    if constexpr (std::is_unsigned_v<D> && sizeof(D) >= sizeof(lua_Integer)) {
+      if (value > static_cast<D>(std::numeric_limits<lua_Integer>::max())) {
+        throw Error(ErrorKind::Conversion, "integer " + std::to_string(value) + " is out of range for Lua");
+      }
+    }
+    return Value(static_cast<lua_Integer>(value));
+  } else if constexpr (std::is_floating_point_v<D>) {
+    return Value(static_cast<lua_Number>(value));
+  } else if constexpr (std::is_same_v<D, const char*> || std::is_same_v<D, char*>) {
+    if (value == nullptr) return Value();
+    return Value(state.create_string(value));
+  } else if constexpr (std::is_convertible_v<const D&, std::string_view>) {
+    return Value(state.create_string(std::string_view(value)));
+  } else if constexpr (std::is_base_of_v<Reference, D> || std::is_same_v<D, LightUserData>) {
+    return Value(std::forward<T>(value));
+  } else if constexpr (is_optional<D>::value) {
+    if (!value) return Value();
+    return to_value(state, *std::forward<T>(value));
+  } else {
+    return Value(state.template create_userdata<D>(std::forward<T>(value)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Table
+
+template <class K, class V>
+void Table::set(const K& key, const V& value) const {
+  Entry entry(*core_, "Table::set");
+  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+    push(L, core_.get());
+    push_native(L, *core_, key);
+    push_native(L, *core_, value);
+    lua_settable(L, -3);
+    return 0;
+  });
+}
+
+template <class K, class V>
+void Table::raw_set(const K& key, const V& value) const {
+  Entry entry(*core_, "Table::raw_set");
+  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+    push(L, core_.get());
+    push_native(L, *core_, key);
+    push_native(L, *core_, value);
+    lua_rawset(L, -3);
+    return 0;
+  });
+}
+
+namespace detail {
+// Runs `lookup` (which leaves one value on top) in a protected call and returns it.
+template <class Lookup>
+Value protected_value(StateCore& core, lua_State* L, Lookup&& lookup) {
+  RawValue raw;
+  detail::protect(L, 0, 0, [&](lua_State* state) {
+    lookup(state);
+    raw_from_stack(core, state, -1, raw);
+    return 0;
+  });
+  return value_from_raw(core.shared_from_this(), raw);
+}
+}  // namespace detail
+
+template <class V, class K>
+V Table::get(const K& key) const {
+  Value result;
+  {
+    Entry entry(*core_, "Table::get");
+    result = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+      push(L, core_.get());
+      push_native(L, *core_, key);
+      lua_gettable(L, -2);
+    });
+  }
+  return from_value<V>(result);
+}
+
+template <class V, class K>
+V Table::raw_get(const K& key) const {
+  Value result;
+  {
+    Entry entry(*core_, "Table::raw_get");
+    result = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+      push(L, core_.get());
+      push_native(L, *core_, key);
+      lua_rawget(L, -2);
+    });
+  }
+  return from_value<V>(result);
+}
+
+template <class K>
+bool Table::contains_key(const K& key) const {
+  return !raw_get<Value>(key).is_nil();
+}
+
+template <class V>
+void Table::push_back(const V& value) const {
+  Entry entry(*core_, "Table::push_back");
+  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+    push(L, core_.get());
+    const lua_Integer length = static_cast<lua_Integer>(lua_rawlen(L, -1));
+    push_native(L, *core_, value);
+    lua_rawseti(L, -2, length + 1);
+    return 0;
+  });
+}
+
+namespace detail {
+// One step of next(): false at the end. Inside an entry.
+bool table_next(StateCore& core, lua_State* L, const Table& table, Value& key, Value& value);
+}  // namespace detail
+
+template <class Fn>
+void Table::for_each(Fn&& fn) const {
+  Value key;
+  Value value;
+  for (;;) {
+    {
+      Entry entry(*core_, "Table::for_each");
+      if (!detail::table_next(*core_, entry.L(), *this, key, value)) return;
+    }
+    fn(key, value);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Function
+
+namespace detail {
+MultiValue call_function(StateCore& core, const Function& function, int nargs,
+                         void (*push_args)(lua_State*, const StateCore&, const void*), const void* args);
+}  // namespace detail
+
+template <class... Args>
+MultiValue Function::call(const Args&... args) const {
+  const std::tuple<const Args&...> packed(args...);
+  return detail::call_function(
+      *core_, *this, static_cast<int>(sizeof...(Args)),
+      [](lua_State* L, const StateCore& core, const void* p) {
+        std::apply([&](const auto&... items) { (push_native(L, core, items), ...); },
+                   *static_cast<const std::tuple<const Args&...>*>(p));
+      },
+      &packed);
+}
+
+template <class R, class... Args>
+R Function::call_as(const Args&... args) const {
+  MultiValue results = call(args...);
+  if constexpr (std::is_same_v<R, MultiValue>) {
+    return results;
+  } else if constexpr (is_tuple<R>::value) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return R{from_value<std::tuple_element_t<I, R>>(I < results.size() ? results[I] : Value())...};
+    }(std::make_index_sequence<std::tuple_size_v<R>>());
+  } else {
+    return from_value<R>(results.empty() ? Value() : results.front());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// StateHandle templates
+
+template <class F>
+Function StateHandle::create_function(F&& fn) const {
+  return create_raw_function(wrap_callable(std::forward<F>(fn)));
+}
+
+template <class T>
+bool StateHandle::is_registered() const {
+  Entry entry(*core_, "is_registered");
+  return detail::type_registered(entry.L(), &TypeKey<T>::key);
+}
+
+template <class T, class Describe>
+void StateHandle::register_type(std::string name, Describe&& describe) const {
+  UserDataBuilder<T> builder;
+  builder.spec().name = std::move(name);
+  describe(builder);
+  Entry entry(*core_, "register_type");
+  detail::register_userdata_type(*core_, entry.L(), &TypeKey<T>::key, builder.spec());
+}
+
+template <class T, class... Args>
+AnyUserData StateHandle::create_userdata(Args&&... args) const {
+  static_assert(alignof(T) <= 8, "cxxlua: Lua aligns userdata to 8 bytes");
+  if (!is_registered<T>()) register_type<T>(UserDataTraits<T>::name(), &UserDataTraits<T>::describe);
+  int ref = LUA_NOREF;
+  void* block = nullptr;
+  {
+    Entry entry(*core_, "create_userdata");
+    block = detail::create_userdata_block(*core_, entry.L(), &TypeKey<T>::key, sizeof(UserDataBlock<T>),
+                                          &UserDataBlock<T>::destroy, ref);
+  }
+  AnyUserData userdata(core_, ref);
+  auto* typed = static_cast<UserDataBlock<T>*>(block);
+  // Constructed only now that the userdata is complete; if this throws, status stays
+  // Empty and __gc leaves the storage alone.
+  new (typed->storage) T(std::forward<Args>(args)...);
+  typed->header.status = UserDataStatus::Constructed;
+  return userdata;
+}
+
+// ---------------------------------------------------------------------------------------
+// AnyUserData templates
+
+template <class T>
+bool AnyUserData::is() const {
+  Entry entry(*core_, "AnyUserData::is");
+  try {
+    return detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key) != nullptr;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+template <class T>
+Borrowed<T> AnyUserData::borrow() const {
+  Entry entry(*core_, "AnyUserData::borrow");
+  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  detail::begin_borrow(*core_, header, false);
+  try {
+    return Borrowed<T>(*this, header);
+  } catch (...) {
+    detail::end_borrow(*core_, header, false);
+    throw;
+  }
+}
+
+template <class T>
+BorrowedMut<T> AnyUserData::borrow_mut() const {
+  Entry entry(*core_, "AnyUserData::borrow_mut");
+  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  detail::begin_borrow(*core_, header, true);
+  try {
+    return BorrowedMut<T>(*this, header);
+  } catch (...) {
+    detail::end_borrow(*core_, header, true);
+    throw;
+  }
+}
+
+template <class T>
+T AnyUserData::take() const {
+  Entry entry(*core_, "AnyUserData::take");
+  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  detail::begin_borrow(*core_, header, true);  // checks: constructed, not borrowed
+  detail::end_borrow(*core_, header, true);
+  T* object = reinterpret_cast<UserDataBlock<T>*>(header)->object();
+  T out(std::move(*object));
+  header->status = UserDataStatus::Destructed;
+  object->~T();
+  return out;
+}
+
+}  // namespace cxxlua

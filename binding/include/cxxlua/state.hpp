@@ -1,0 +1,230 @@
+// State and its core. The core outlives the lua_State (handles share it), so a handle can
+// always ask whether its state is alive. Every public entry point goes through Entry:
+// state-closed check, lock (thread-safe states), owner-thread check, deferred reference
+// releases, and a checking StackGuard.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <luahammer/lua.hpp>
+
+#include "cxxlua/error.hpp"
+#include "cxxlua/stack_guard.hpp"
+#include "cxxlua/value.hpp"
+
+namespace cxxlua {
+
+namespace library {
+enum : unsigned {
+  Base = 1u << 0, Coroutine = 1u << 1, Table = 1u << 2, String = 1u << 3, Math = 1u << 4,
+  Utf8 = 1u << 5, Io = 1u << 6, Os = 1u << 7, Package = 1u << 8, Debug = 1u << 9,
+  Safe = Base | Coroutine | Table | String | Math | Utf8,
+  All = Safe | Io | Os | Package | Debug,
+};
+}  // namespace library
+
+struct StateOptions {
+  unsigned libraries = library::Safe;
+  std::size_t memory_limit = 0;          // bytes; 0 = no limit
+  lua_Alloc allocator = nullptr;         // null = realloc/free
+  void* allocator_data = nullptr;
+  bool thread_safe = false;              // serialize every entry on a reentrant lock
+};
+
+// Raw form of a value taken off the stack inside a protected call: GC objects already
+// hold a registry reference. Trivially destructible, so a Lua error jump may skip it.
+struct RawValue {
+  int type = LUA_TNIL;
+  union {
+    bool boolean;
+    lua_Integer integer;
+    lua_Number number;
+    void* pointer;
+    int ref;
+  };
+  RawValue() noexcept : integer(0) {}
+};
+
+class StateCore : public std::enable_shared_from_this<StateCore> {
+ public:
+  explicit StateCore(const StateOptions& options);
+  StateCore(const StateCore&) = delete;
+  StateCore& operator=(const StateCore&) = delete;
+
+  // --- life cycle -----------------------------------------------------------------
+  bool closed() const noexcept { return main_.load(std::memory_order_acquire) == nullptr; }
+  lua_State* main() const noexcept { return main_.load(std::memory_order_acquire); }
+  // The thread that runs Lua code right now: a coroutine inside a callback, else main.
+  lua_State* current() const noexcept { return current_ != nullptr ? current_ : main(); }
+  void open(lua_State* L) noexcept;
+  void close();
+  static StateCore* of(lua_State* L) noexcept {
+    return *static_cast<StateCore**>(lua_getextraspace(L));
+  }
+
+  // --- references (the ledger counts registry slots taken and released) -------------
+  int take_reference(lua_State* L) noexcept;       // pops top; call inside protect
+  void release_reference(int ref) noexcept;        // safe from anywhere, any time
+  void drain_deferred_releases() noexcept;         // at entry, with the lock held
+  long long live_references() const noexcept { return live_references_.load(); }
+  long long released_references() const noexcept { return released_references_.load(); }
+
+  // --- memory -----------------------------------------------------------------------
+  std::size_t used_memory() const noexcept { return used_memory_.load(); }
+  void set_memory_limit(std::size_t limit) noexcept { memory_limit_.store(limit); }
+  std::size_t memory_limit() const noexcept { return memory_limit_.load(); }
+  static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
+
+  // --- bookkeeping used by entries, finalizers and callbacks --------------------------
+  bool thread_safe() const noexcept { return thread_safe_; }
+  std::recursive_mutex& lock() noexcept { return lock_; }
+  void check_thread(const char* where) const;
+  int finalizer_depth = 0;            // > 0 while a __gc of ours runs
+  int active_borrows = 0;             // live Borrowed/BorrowedMut guards
+  std::shared_ptr<const Error> raising;  // error a host function is about to raise
+  lua_State* current_ = nullptr;
+  void* error_box_key() noexcept;     // registry key of the error box metatable
+
+  // A convenience for the destructor path of handles: true where calling into Lua to
+  // release a reference right now would be unsafe.
+  bool must_defer_release() const noexcept;
+
+ private:
+  std::atomic<lua_State*> main_{nullptr};
+  std::atomic<bool> closing_{false};
+  std::atomic<long long> live_references_{0};
+  std::atomic<long long> released_references_{0};
+  std::atomic<std::size_t> used_memory_{0};
+  std::atomic<std::size_t> memory_limit_{0};
+  lua_Alloc inner_allocator_;
+  void* inner_allocator_data_;
+  bool thread_safe_;
+  std::recursive_mutex lock_;
+  std::thread::id owner_;
+  std::atomic<int> entries_{0};       // nesting depth of entries on the owning thread
+  std::mutex deferred_mutex_;
+  std::vector<int> deferred_releases_;
+  std::atomic<bool> has_deferred_{false};
+  friend class Entry;
+};
+
+// RAII for one public entry point.
+class Entry {
+ public:
+  Entry(StateCore& core, const char* where, int delta = 0);
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+  ~Entry();
+  lua_State* L() const noexcept { return L_; }
+  StackGuard& guard() noexcept { return guard_; }
+
+ private:
+  static lua_State* begin(StateCore& core, const char* where);
+  StateCore& core_;
+  std::unique_lock<std::recursive_mutex> lock_;
+  lua_State* L_;
+  StackGuard guard_;
+};
+
+namespace detail {
+
+// The protected-call primitive. `body(L)` runs inside lua_pcall on its own frame, with the
+// nargs values the caller pushed at indices 1..nargs; it returns how many values on its
+// top are results (moved to the caller's stack). A Lua error or a C++ exception in body
+// becomes a thrown cxxlua::Error here, with the caller's stack as it was minus the args.
+// Body frames must own nothing non-trivial: a Lua error jumps over them.
+struct ProtectedCall {
+  int (*invoke)(void* body, lua_State* L);
+  void* body;
+  std::exception_ptr exception;
+  bool traceback = false;
+};
+void run_protected(lua_State* L, int nargs, int nresults, ProtectedCall& call);
+
+template <class Body>
+void protect(lua_State* L, int nargs, int nresults, Body&& body, bool traceback = false) {
+  using B = std::remove_reference_t<Body>;
+  ProtectedCall call{[](void* b, lua_State* state) -> int { return (*static_cast<B*>(b))(state); },
+                     static_cast<void*>(&body), nullptr, traceback};
+  run_protected(L, nargs, nresults, call);
+}
+
+// Turns the error value on top of L (status from pcall/resume/load) into an Error; pops it.
+Error pop_error(lua_State* L, int status);
+// Inside protect: takes the value at idx as RawValue (references for GC objects).
+void raw_from_stack(StateCore& core, lua_State* L, int idx, RawValue& out);
+// Outside protect: wraps a RawValue (adopting its reference).
+Value value_from_raw(const std::shared_ptr<StateCore>& core, const RawValue& raw) noexcept;
+// Releases the references of raws[0..count) (error paths).
+void release_raws(StateCore& core, const RawValue* raws, std::size_t count) noexcept;
+// Non-raising push of a Value (checks it belongs to `core`).
+void push_value(lua_State* L, const StateCore& core, const Value& value);
+// Pops `count` values from L's top into Values (one protected call).
+MultiValue pop_values(StateCore& core, lua_State* L, int count);
+// Ensures room for n more values or throws StackOverflow.
+void ensure_stack(lua_State* L, int n);
+
+}  // namespace detail
+
+using HostCallback = std::function<MultiValue(StateHandle&, MultiValue&)>;
+
+class StateHandle {
+ public:
+  explicit StateHandle(std::shared_ptr<StateCore> core) noexcept : core_(std::move(core)) {}
+
+  Table globals() const;
+  Table registry() const;
+  Table create_table(int sequence_size = 0, int record_size = 0) const;
+  String create_string(std::string_view bytes) const;
+  // mode "t" (text only, the default), "b" or "bt".
+  Function load(std::string_view source, std::string_view chunkname = "=chunk",
+                std::string_view mode = "t") const;
+  // A host function from any C++ callable; see convert.hpp for argument conversion.
+  template <class F> Function create_function(F&& fn) const;
+  Function create_raw_function(HostCallback callback) const;
+  // Runs `source` as a chunk, returning its results.
+  MultiValue exec(std::string_view source, std::string_view chunkname = "=exec") const;
+
+  template <class T, class Describe> void register_type(std::string name, Describe&& describe) const;
+  template <class T> bool is_registered() const;
+  template <class T, class... Args> AnyUserData create_userdata(Args&&... args) const;
+
+  void collect_garbage() const;
+  bool gc_step(int kilobytes) const;   // true when a cycle finished
+  void set_gc_incremental(int pause = 0, int step_multiplier = 0, int step_size = 0) const;
+  void set_gc_generational(int minor_multiplier = 0, int major_multiplier = 0) const;
+
+  std::size_t used_memory() const noexcept { return core_->used_memory(); }
+  void set_memory_limit(std::size_t bytes) const noexcept { core_->set_memory_limit(bytes); }
+  long long live_references() const noexcept { return core_->live_references(); }
+  bool is_closed() const noexcept { return core_->closed(); }
+  // Escape hatch for tests and the harness: the main lua_State, null once closed.
+  lua_State* raw_state() const noexcept { return core_->main(); }
+  const std::shared_ptr<StateCore>& core() const noexcept { return core_; }
+
+ protected:
+  std::shared_ptr<StateCore> core_;
+};
+
+// Owns the lua_State: closing it (explicitly or on destruction) runs every finalizer.
+class State : public StateHandle {
+ public:
+  explicit State(const StateOptions& options = {});
+  State(State&&) noexcept = default;
+  State& operator=(State&&) = delete;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State();
+  void close();
+};
+
+}  // namespace cxxlua

@@ -1,0 +1,154 @@
+// Claim: Lua functions are callable with any number of arguments and results (0..10,000),
+// host functions wrap any C++ callable with typed, optional and variadic arguments and
+// multiple results; C++ exceptions become Lua errors carrying the message, Lua errors
+// become cxxlua::Error with message and traceback; stored functions can be called later.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+
+#include "test_support.hpp"
+
+namespace cxxlua {
+namespace {
+
+TEST(Functions, LuaCallWithTenThousandArguments) {
+  State state;
+  Function count = state.load("return select('#', ...), (select(10000, ...))");
+  MultiValue args;
+  for (int i = 1; i <= 10000; ++i) args.emplace_back(lua_Integer{i});
+  MultiValue results = count.call_values(args);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(from_value<int>(results[0]), 10000);
+  EXPECT_EQ(from_value<int>(results[1]), 10000);
+}
+
+TEST(Functions, HostFunctionReturningThreeHundredValues) {
+  State state;
+  state.globals().set("many", state.create_function([] {
+    MultiValue out;
+    for (int i = 0; i < 300; ++i) out.emplace_back(lua_Integer{i});
+    return out;
+  }));
+  MultiValue results = state.exec("local t = {many()} return #t, t[300]");
+  EXPECT_EQ(from_value<int>(results[0]), 300);
+  EXPECT_EQ(from_value<int>(results[1]), 299);
+  EXPECT_EQ(state.load("return select('#', many())").call_as<int>(), 300);
+}
+
+TEST(Functions, TypedOptionalVariadicArgumentsAndMultipleReturns) {
+  State state;
+  auto f = state.create_function([](int a, std::optional<std::string> label, MultiValue rest) {
+    return std::make_tuple(a * 2, label.value_or("none"), static_cast<int>(rest.size()));
+  });
+  auto [doubled, label, rest] = f.call_as<std::tuple<int, std::string, int>>(21, "x", true, false);
+  EXPECT_EQ(doubled, 42);
+  EXPECT_EQ(label, "x");
+  EXPECT_EQ(rest, 2);
+  EXPECT_EQ((std::get<1>(f.call_as<std::tuple<int, std::string, int>>(1))), "none");
+}
+
+TEST(Functions, LambdaCapturesAndMemberFunctions) {
+  struct Accumulator {
+    int total = 0;
+    int add(int x) { return total += x; }
+  } acc;
+  State state;
+  auto add = state.create_function([&acc](int x) { return acc.add(x); });
+  state.globals().set("add", add);
+  state.exec("add(1) add(2) add(3)");
+  EXPECT_EQ(acc.total, 6);
+}
+
+TEST(Functions, CxxExceptionBecomesALuaErrorWithItsMessage) {
+  State state;
+  state.globals().set("fail", state.create_function([]() -> int { throw std::runtime_error("kaput"); }));
+  // Lua code sees an error value whose text carries the message.
+  EXPECT_EQ(state.exec("local ok, e = pcall(fail) return ok, tostring(e)")[1].get_if<String>()->to_std_string(),
+            "callback error: kaput");
+  try {
+    state.exec("fail()");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Callback);
+    EXPECT_EQ(e.message(), "kaput");
+  }
+}
+
+TEST(Functions, CallbackErrorKeepsItsCauseChain) {
+  State state;
+  state.globals().set("inner", state.create_function([] { throw Error(ErrorKind::Conversion, "deep cause"); }));
+  try {
+    state.exec("inner()");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Callback);
+    ASSERT_NE(e.cause(), nullptr);
+    EXPECT_EQ(e.cause()->kind(), ErrorKind::Conversion);
+    EXPECT_EQ(e.cause()->message(), "deep cause");
+  }
+}
+
+TEST(Functions, LuaErrorBecomesAnErrorWithMessageAndTraceback) {
+  State state;
+  try {
+    state.exec("local function f() error('lua says no') end f()", "=script");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Runtime);
+    EXPECT_EQ(e.message(), "script:1: lua says no");
+    EXPECT_NE(e.traceback().find("stack traceback:"), std::string::npos);
+  }
+}
+
+TEST(Functions, NonStringErrorValuesAreDescribed) {
+  State state;
+  try {
+    state.exec("error({code = 7})");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "(error object is a table value)");
+  }
+  try {
+    state.exec("error(42)");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "42");
+  }
+}
+
+TEST(Functions, ConversionErrorNamesArgumentAndTypes) {
+  State state;
+  auto f = state.create_function([](int, int, int) {});
+  try {
+    f.call(1, 2, "three");
+    FAIL();
+  } catch (const Error& e) {
+    ASSERT_NE(e.cause(), nullptr);
+    EXPECT_EQ(e.cause()->message(), "bad argument #3: integer expected, got string");
+  }
+}
+
+struct Plugin {
+  Function on_event;
+};
+
+TEST(Functions, StoredFunctionsCanBeCalledLater) {
+  State state;
+  Plugin plugin;
+  state.globals().set("register", state.create_function([&](Function f) { plugin.on_event = f; }));
+  state.exec("local n = 10 register(function(x) n = n + x return n end)");
+  state.collect_garbage();
+  EXPECT_EQ(plugin.on_event.call_as<int>(5), 15);
+  EXPECT_EQ(plugin.on_event.call_as<int>(5), 20);
+}
+
+TEST(Functions, HostFunctionCallingBackIntoLua) {
+  State state;
+  state.globals().set("twice", state.create_function([](Function f, int x) { return f.call_as<int>(f.call_as<int>(x)); }));
+  EXPECT_EQ(state.load("return twice(function(v) return v * 3 end, 2)").call_as<int>(), 18);
+}
+
+}  // namespace
+}  // namespace cxxlua
