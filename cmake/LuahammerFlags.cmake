@@ -2,11 +2,12 @@
 # under test and Lua itself are instrumented the same way.
 
 # Asserts stay on in every build type: Lua's API checks and ours rely on them.
+# (Normal variables: they shadow the cache entries CMake initialised.)
 foreach(lang C CXX)
-  foreach(cfg RELWITHDEBINFO RELEASE MINSIZEREL)
+  foreach(cfg RELEASE MINSIZEREL)
     string(REPLACE "-DNDEBUG" "" CMAKE_${lang}_FLAGS_${cfg} "${CMAKE_${lang}_FLAGS_${cfg}}")
   endforeach()
-  set(CMAKE_${lang}_FLAGS_RELWITHDEBINFO "-O1 -g" CACHE STRING "" FORCE)
+  set(CMAKE_${lang}_FLAGS_RELWITHDEBINFO "-O1 -g")
 endforeach()
 
 set(LUAHAMMER_SANITIZER_FLAGS "")

@@ -127,18 +127,25 @@ void register_userdata_type(StateCore& core, lua_State* L, const void* key, User
 void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std::size_t size,
                             void (*destroy)(UserDataHeader*) noexcept, int& ref) {
   void* block = nullptr;
-  detail::protect(L, 0, 0, [&](lua_State* state) {
-    auto* header = static_cast<UserDataHeader*>(lua_newuserdatauv(state, size, 1));
-    header->type_key = key;
-    header->destroy = destroy;
-    header->status = UserDataStatus::Empty;
-    header->borrows = 0;
-    if (lua_rawgetp(state, LUA_REGISTRYINDEX, key) == LUA_TNIL) luaL_error(state, "userdata type not registered");
-    lua_setmetatable(state, -2);
-    ref = core.take_reference(state);
-    block = header;
-    return 0;
-  });
+  int taken = LUA_NOREF;
+  try {
+    detail::protect(L, 0, 0, [&](lua_State* state) {
+      auto* header = static_cast<UserDataHeader*>(lua_newuserdatauv(state, size, 1));
+      header->type_key = key;
+      header->destroy = destroy;
+      header->status = UserDataStatus::Empty;
+      header->borrows = 0;
+      if (lua_rawgetp(state, LUA_REGISTRYINDEX, key) == LUA_TNIL) luaL_error(state, "userdata type not registered");
+      lua_setmetatable(state, -2);
+      taken = core.take_reference(state);
+      block = header;
+      return 0;
+    });
+  } catch (...) {
+    core.release_reference(taken);  // a hook raised on the way out of the protected call
+    throw;
+  }
+  ref = taken;
   return block;
 }
 

@@ -18,11 +18,16 @@ Reference::Reference(const Reference& other) : core_(other.core_) {
   lua_State* L = entry.L();
   int ref = LUA_NOREF;
   other.push(L, core_.get());
-  detail::protect(L, 1, 0, [&](lua_State* state) {
-    lua_pushvalue(state, 1);
-    ref = core_->take_reference(state);
-    return 0;
-  });
+  try {
+    detail::protect(L, 1, 0, [&](lua_State* state) {
+      lua_pushvalue(state, 1);
+      ref = core_->take_reference(state);
+      return 0;
+    });
+  } catch (...) {
+    core_->release_reference(ref);  // taken, then a hook raised on the way out
+    throw;
+  }
   ref_ = ref;
 }
 

@@ -8,6 +8,7 @@
 // userdata type (a shared / mutable borrow for the duration of the call).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -189,15 +190,18 @@ struct member_traits<R (C::*)(A...) const noexcept> : member_traits<R (C::*)(A..
 template <class F>
 using traits_of = std::conditional_t<std::is_member_function_pointer_v<F>, member_traits<F>, callable_traits<F>>;
 
+// The arguments of one call and the Lua position (0-based) of the parameter being
+// converted. Positions are computed at compile time: GCC does not sequence the braced
+// pack expansion that builds the holders.
 struct ArgCursor {
   MultiValue& args;
   std::size_t next = 0;
   const char* function = nullptr;
-  const Value& take() {
+  const Value& take() const {
     static const Value nil;
-    return next < args.size() ? args[next++] : (++next, nil);
+    return next < args.size() ? args[next] : nil;
   }
-  int position() const { return static_cast<int>(next); }
+  int position() const { return static_cast<int>(next) + 1; }
 };
 
 template <class T> class Borrowed;
@@ -208,16 +212,15 @@ template <class A, class = void> struct ArgHolder;
 
 template <class A>
 struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, StateHandle>>> {
-  ArgHolder(StateHandle& state, ArgCursor&) : state_(state) {}
+  ArgHolder(StateHandle& state, const ArgCursor&) : state_(state) {}
   StateHandle& get() { return state_; }
   StateHandle& state_;
 };
 
 template <class A>
 struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, MultiValue>>> {
-  ArgHolder(StateHandle&, ArgCursor& cursor) {
+  ArgHolder(StateHandle&, const ArgCursor& cursor) {
     for (std::size_t i = cursor.next; i < cursor.args.size(); ++i) rest_.push_back(std::move(cursor.args[i]));
-    cursor.next = cursor.args.size();
   }
   MultiValue& get() { return rest_; }
   MultiValue rest_;
@@ -226,7 +229,7 @@ struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, MultiValue>
 template <class A>
 struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, std::string_view> ||
                                      std::is_same_v<std::decay_t<A>, const char*>>> {
-  ArgHolder(StateHandle&, ArgCursor& cursor) {
+  ArgHolder(StateHandle&, const ArgCursor& cursor) {
     const Value& value = cursor.take();
     text_ = from_value<std::string>(value, cursor.position(), cursor.function);
   }
@@ -242,7 +245,7 @@ struct ArgHolder<A, std::enable_if_t<is_native_v<std::decay_t<A>> &&
                                      !std::is_same_v<std::decay_t<A>, MultiValue> &&
                                      !std::is_same_v<std::decay_t<A>, std::string_view> &&
                                      !std::is_same_v<std::decay_t<A>, const char*>>> {
-  ArgHolder(StateHandle&, ArgCursor& cursor)
+  ArgHolder(StateHandle&, const ArgCursor& cursor)
       : value_(from_value<std::decay_t<A>>(cursor.take(), cursor.position(), cursor.function)) {}
   std::decay_t<A>& get() { return value_; }
   std::decay_t<A> value_;
@@ -259,8 +262,8 @@ struct ArgHolder<A, std::enable_if_t<!is_native_v<std::decay_t<A>> &&
   using T = std::remove_cv_t<std::remove_reference_t<A>>;
   static constexpr bool kMutable = std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
   using Guard = std::conditional_t<kMutable, BorrowedMut<T>, Borrowed<T>>;
-  ArgHolder(StateHandle&, ArgCursor& cursor) : guard_(make(cursor)) {}
-  static Guard make(ArgCursor& cursor) {
+  ArgHolder(StateHandle&, const ArgCursor& cursor) : guard_(make(cursor)) {}
+  static Guard make(const ArgCursor& cursor) {
     AnyUserData userdata = detail::userdata_argument(cursor.take(), cursor.position(), cursor.function);
     if constexpr (kMutable) return userdata.template borrow_mut<T>();
     else return userdata.template borrow<T>();
@@ -288,13 +291,21 @@ MultiValue to_multi(const StateHandle& state, R&& result) {
   }
 }
 
+// Lua position of each parameter: a StateHandle parameter consumes no argument.
+template <class... A>
+constexpr std::array<std::size_t, sizeof...(A) + 1> argument_positions() {
+  constexpr bool consumes[] = {!std::is_same_v<std::decay_t<A>, StateHandle>..., false};
+  std::array<std::size_t, sizeof...(A) + 1> out{};
+  for (std::size_t i = 1; i <= sizeof...(A); ++i) out[i] = out[i - 1] + (consumes[i - 1] ? 1 : 0);
+  return out;
+}
+
 template <class R, class F, class... A, std::size_t... I>
 MultiValue invoke_typed(F& fn, StateHandle& state, MultiValue& args, const char* name, std::tuple<A...>*,
                         std::index_sequence<I...>) {
-  ArgCursor cursor{args, 0, name};
-  // Braced initialization converts the arguments left to right.
-  std::tuple<ArgHolder<A>...> holders{ArgHolder<A>(state, cursor)...};
-  (void)holders;
+  constexpr auto positions = argument_positions<A...>();
+  [[maybe_unused]] std::tuple<ArgHolder<A>...> holders{
+      ArgHolder<A>(state, ArgCursor{args, positions[I], name})...};
   if constexpr (std::is_void_v<R>) {
     std::invoke(fn, std::get<I>(holders).get()...);
     return {};

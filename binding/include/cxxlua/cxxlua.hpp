@@ -76,14 +76,21 @@ void Table::raw_set(const K& key, const V& value) const {
 
 namespace detail {
 // Runs `lookup` (which leaves one value on top) in a protected call and returns it.
+// A hook may raise on the trampoline's return event, after the reference was taken: the
+// error path releases it (a nil RawValue releases nothing).
 template <class Lookup>
 Value protected_value(StateCore& core, lua_State* L, Lookup&& lookup) {
   RawValue raw;
-  detail::protect(L, 0, 0, [&](lua_State* state) {
-    lookup(state);
-    raw_from_stack(core, state, -1, raw);
-    return 0;
-  });
+  try {
+    detail::protect(L, 0, 0, [&](lua_State* state) {
+      lookup(state);
+      raw_from_stack(core, state, -1, raw);
+      return 0;
+    });
+  } catch (...) {
+    release_raws(core, &raw, 1);
+    throw;
+  }
   return value_from_raw(core.shared_from_this(), raw);
 }
 }  // namespace detail
