@@ -26,4 +26,25 @@ struct FinalizerScope {
 };
 void push_host_function(lua_State* L, HostCallback& callback);
 
+// Makes L the thread entries use while a callback, hook or async poll runs on it.
+struct CurrentThreadScope {
+  CurrentThreadScope(StateCore* c, lua_State* L) noexcept : core(c), saved(c->current_) { c->current_ = L; }
+  ~CurrentThreadScope() { core->current_ = saved; }
+  CurrentThreadScope(const CurrentThreadScope&) = delete;
+  CurrentThreadScope& operator=(const CurrentThreadScope&) = delete;
+  StateCore* core;
+  lua_State* saved;
+};
+
+// Host function errors: describe the C++ exception into core->raising, then raise it as
+// an error box from a frame that owns nothing.
+constexpr int kRaisePending = -1;
+void set_raising(StateCore* core, const std::exception_ptr& exception) noexcept;
+int raise_pending(lua_State* L);
+
+// Async support (async.cc).
+bool is_pending_marker(lua_State* L, int idx);
+void install_async(lua_State* L, bool has_coroutine_library);
+void push_async_function(lua_State* L, AsyncFactory& factory);
+
 }  // namespace cxxlua::internal

@@ -450,6 +450,40 @@ void new_metatable(lua_State* L, const void* key, const char* name, lua_CFunctio
   lua_rawsetp(L, LUA_REGISTRYINDEX, key);
 }
 
+// Runs the callback with every C++ object scoped here; returns its result count or
+// kRaisePending. Nothing in this frame survives into the lua_error that may follow.
+int call_host_function(lua_State* L, bool& yield) {
+  StateCore* core = StateCore::of(L);
+  auto* box = static_cast<HostFunctionBox*>(lua_touserdata(L, lua_upvalueindex(1)));
+  std::exception_ptr failure;
+  core->yield_requested = false;
+  try {
+    CurrentThreadScope current(core, L);
+    StateHandle handle(core->shared_from_this());
+    const int argc = lua_gettop(L);
+    detail::ensure_stack(L, argc + 3);
+    for (int i = 1; i <= argc; ++i) lua_pushvalue(L, i);
+    MultiValue args = detail::pop_values(*core, L, argc);
+    MultiValue results = box->callback()(handle, args);
+    const int count = static_cast<int>(results.size());
+    detail::ensure_stack(L, count);
+    for (const Value& value : results) detail::push_value(L, *core, value);
+    yield = std::exchange(core->yield_requested, false);
+    return count;
+  }
+  CXXLUA_LET_LUA_ERRORS_PASS
+  catch (...) {
+    failure = std::current_exception();
+  }
+  core->yield_requested = false;
+  lua_settop(L, 0);
+  set_raising(core, failure);
+  failure = nullptr;
+  return kRaisePending;
+}
+
+}  // namespace
+
 // Raises core->raising as an error box. Called with no C++ object alive on the frame.
 int raise_pending(lua_State* L) {
   StateCore* core = StateCore::of(L);
@@ -461,17 +495,6 @@ int raise_pending(lua_State* L) {
   *slot = std::move(core->raising);
   return lua_error(L);
 }
-
-constexpr int kRaisePending = -1;
-
-struct CurrentThreadScope {
-  CurrentThreadScope(StateCore* c, lua_State* L) noexcept : core(c), saved(c->current_) { c->current_ = L; }
-  ~CurrentThreadScope() { core->current_ = saved; }
-  CurrentThreadScope(const CurrentThreadScope&) = delete;
-  CurrentThreadScope& operator=(const CurrentThreadScope&) = delete;
-  StateCore* core;
-  lua_State* saved;
-};
 
 void set_raising(StateCore* core, const std::exception_ptr& exception) noexcept {
   try {
@@ -491,40 +514,11 @@ void set_raising(StateCore* core, const std::exception_ptr& exception) noexcept 
   }
 }
 
-// Runs the callback with every C++ object scoped here; returns its result count or
-// kRaisePending. Nothing in this frame survives into the lua_error that may follow.
-int call_host_function(lua_State* L) {
-  StateCore* core = StateCore::of(L);
-  auto* box = static_cast<HostFunctionBox*>(lua_touserdata(L, lua_upvalueindex(1)));
-  std::exception_ptr failure;
-  try {
-    CurrentThreadScope current(core, L);
-    StateHandle handle(core->shared_from_this());
-    const int argc = lua_gettop(L);
-    detail::ensure_stack(L, argc + 3);
-    for (int i = 1; i <= argc; ++i) lua_pushvalue(L, i);
-    MultiValue args = detail::pop_values(*core, L, argc);
-    MultiValue results = box->callback()(handle, args);
-    const int count = static_cast<int>(results.size());
-    detail::ensure_stack(L, count);
-    for (const Value& value : results) detail::push_value(L, *core, value);
-    return count;
-  }
-  CXXLUA_LET_LUA_ERRORS_PASS
-  catch (...) {
-    failure = std::current_exception();
-  }
-  lua_settop(L, 0);
-  set_raising(core, failure);
-  failure = nullptr;
-  return kRaisePending;
-}
-
-}  // namespace
-
 int host_function_entry(lua_State* L) {
-  const int results = call_host_function(L);
+  bool yield = false;
+  const int results = call_host_function(L, yield);
   if (results == kRaisePending) return raise_pending(L);
+  if (yield) return lua_yield(L, results);  // resume's arguments become our results
   return results;
 }
 
@@ -579,6 +573,7 @@ State::State(const StateOptions& options) : StateHandle(std::make_shared<StateCo
     detail::protect(entry.L(), 0, 0, [&](lua_State* state) {
       internal::install_metatables(state);
       open_libraries(state, options.libraries);
+      internal::install_async(state, (options.libraries & library::Coroutine) != 0);
       return 0;
     });
   } catch (...) {

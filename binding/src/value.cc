@@ -115,6 +115,8 @@ bool Value::truthy() const noexcept {
   return true;
 }
 
+void request_yield(const StateHandle& state) noexcept { state.core()->yield_requested = true; }
+
 namespace detail {
 
 std::string number_to_string(const Value& value) {

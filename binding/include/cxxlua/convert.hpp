@@ -274,11 +274,21 @@ struct ArgHolder<A, std::enable_if_t<!is_native_v<std::decay_t<A>> &&
 
 template <class T> Value to_value(const StateHandle& state, T&& value);
 
+// Returned by a host function: yields its values from the calling coroutine; the values
+// the coroutine is resumed with become the host function's results.
+struct Yield {
+  MultiValue values;
+};
+void request_yield(const StateHandle& state) noexcept;
+
 template <class R>
 MultiValue to_multi(const StateHandle& state, R&& result) {
   using D = std::decay_t<R>;
   if constexpr (std::is_same_v<D, MultiValue>) {
     return std::forward<R>(result);
+  } else if constexpr (std::is_same_v<D, Yield>) {
+    request_yield(state);
+    return std::forward<R>(result).values;
   } else if constexpr (is_tuple<D>::value) {
     MultiValue out;
     std::apply([&](auto&&... items) { (out.push_back(to_value(state, std::forward<decltype(items)>(items))), ...); },
@@ -300,17 +310,24 @@ constexpr std::array<std::size_t, sizeof...(A) + 1> argument_positions() {
   return out;
 }
 
+// Converts the arguments and calls fn; returns what fn returns.
 template <class R, class F, class... A, std::size_t... I>
-MultiValue invoke_typed(F& fn, StateHandle& state, MultiValue& args, const char* name, std::tuple<A...>*,
-                        std::index_sequence<I...>) {
-  constexpr auto positions = argument_positions<A...>();
+R call_typed(F& fn, [[maybe_unused]] StateHandle& state, [[maybe_unused]] MultiValue& args,
+             [[maybe_unused]] const char* name, std::tuple<A...>*, std::index_sequence<I...>) {
+  [[maybe_unused]] constexpr auto positions = argument_positions<A...>();
   [[maybe_unused]] std::tuple<ArgHolder<A>...> holders{
       ArgHolder<A>(state, ArgCursor{args, positions[I], name})...};
+  return std::invoke(fn, std::get<I>(holders).get()...);
+}
+
+template <class R, class F, class... A, std::size_t... I>
+MultiValue invoke_typed(F& fn, StateHandle& state, MultiValue& args, const char* name, std::tuple<A...>* tag,
+                        std::index_sequence<I...> indices) {
   if constexpr (std::is_void_v<R>) {
-    std::invoke(fn, std::get<I>(holders).get()...);
+    call_typed<R>(fn, state, args, name, tag, indices);
     return {};
   } else {
-    return to_multi(state, std::invoke(fn, std::get<I>(holders).get()...));
+    return to_multi(state, call_typed<R>(fn, state, args, name, tag, indices));
   }
 }
 

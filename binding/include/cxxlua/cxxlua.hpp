@@ -7,6 +7,8 @@
 
 #include "cxxlua/convert.hpp"
 #include "cxxlua/error.hpp"
+#include "cxxlua/executor.hpp"
+#include "cxxlua/hooks.hpp"
 #include "cxxlua/stack_guard.hpp"
 #include "cxxlua/state.hpp"
 #include "cxxlua/userdata.hpp"
@@ -193,7 +195,39 @@ R Function::call_as(const Args&... args) const {
 }
 
 // ---------------------------------------------------------------------------------------
+// Thread
+
+namespace detail {
+MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue& args, const Waker* waker,
+                         bool* pending);
+}  // namespace detail
+
+template <class... Args>
+MultiValue Thread::resume(const Args&... args) const {
+  MultiValue values;
+  if constexpr (sizeof...(Args) > 0) {
+    StateHandle state(core_);
+    (values.push_back(to_value(state, args)), ...);
+  }
+  return resume_values(values);
+}
+
+// ---------------------------------------------------------------------------------------
 // StateHandle templates
+
+template <class F>
+Function StateHandle::create_async_function(F&& fn) const {
+  using D = std::decay_t<F>;
+  using Traits = traits_of<D>;
+  using Args = typename Traits::args;
+  static_assert(std::is_convertible_v<typename Traits::result, AsyncPoll>,
+                "cxxlua: an async function returns an AsyncPoll");
+  AsyncFactory factory = [fn = D(std::forward<F>(fn))](StateHandle& state, MultiValue& args) mutable -> AsyncPoll {
+    return call_typed<typename Traits::result>(fn, state, args, nullptr, static_cast<Args*>(nullptr),
+                                               std::make_index_sequence<std::tuple_size_v<Args>>());
+  };
+  return create_raw_async_function(std::move(factory));
+}
 
 template <class F>
 Function StateHandle::create_function(F&& fn) const {

@@ -17,7 +17,9 @@
 
 #include <luahammer/lua.hpp>
 
+#include "cxxlua/async.hpp"
 #include "cxxlua/error.hpp"
+#include "cxxlua/hooks.hpp"
 #include "cxxlua/stack_guard.hpp"
 #include "cxxlua/value.hpp"
 
@@ -92,7 +94,10 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   int active_borrows = 0;             // live Borrowed/BorrowedMut guards
   std::shared_ptr<const Error> raising;  // error a host function is about to raise
   lua_State* current_ = nullptr;
-  void* error_box_key() noexcept;     // registry key of the error box metatable
+  bool yield_requested = false;       // a host function returned Yield
+  std::string hook_message;           // error a hook is about to raise
+  Waker current_waker;                // the async driver's task being resumed
+  std::shared_ptr<struct HookTable> hooks;
 
   // A convenience for the destructor path of handles: true where calling into Lua to
   // release a reference right now would be unsafe.
@@ -176,6 +181,7 @@ void ensure_stack(lua_State* L, int n);
 }  // namespace detail
 
 using HostCallback = std::function<MultiValue(StateHandle&, MultiValue&)>;
+class AsyncCall;
 
 class StateHandle {
  public:
@@ -202,6 +208,20 @@ class StateHandle {
   bool gc_step(int kilobytes) const;   // true when a cycle finished
   void set_gc_incremental(int pause = 0, int step_multiplier = 0, int step_size = 0) const;
   void set_gc_generational(int minor_multiplier = 0, int major_multiplier = 0) const;
+
+  // Hooks (hooks.hpp). set_hook replaces the user hook; add_hook adds another user.
+  void set_hook(const HookTriggers& triggers, HookCallback callback) const;
+  void remove_hook() const;
+  HookId add_hook(const HookTriggers& triggers, HookCallback callback) const;
+  void remove_hook(HookId id) const;
+
+  // Coroutines and async functions.
+  Thread create_thread(const Function& function) const;
+  // fn(args…) returns an AsyncPoll: polled until ready; Pending suspends the calling
+  // coroutine until its waker is woken.
+  template <class F> Function create_async_function(F&& fn) const;
+  Function create_raw_async_function(AsyncFactory factory) const;
+  AsyncCall async_call(const Function& function, MultiValue args = {}) const;
 
   std::size_t used_memory() const noexcept { return core_->used_memory(); }
   void set_memory_limit(std::size_t bytes) const noexcept { core_->set_memory_limit(bytes); }

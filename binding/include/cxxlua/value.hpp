@@ -90,9 +90,21 @@ class Function : public Reference {
   MultiValue call_values(const MultiValue& args) const;
 };
 
+enum class ThreadStatus { Resumable, Running, Normal, Finished, Error };
+
 class Thread : public Reference {
  public:
   using Reference::Reference;
+  template <class... Args> MultiValue resume(const Args&... args) const;
+  MultiValue resume_values(const MultiValue& args) const;
+  ThreadStatus status() const;
+  // Closes a suspended or dead coroutine (pending to-be-closed variables run).
+  void close() const;
+  // Closes it and gives it a new body.
+  void reset(const Function& function) const;
+  void set_hook(const struct HookTriggers& triggers, std::function<class HookAction(StateHandle&, const struct HookEvent&)> callback) const;
+  void remove_hook() const;
+  lua_State* raw_thread() const;  // for tests; valid while the handle lives
 };
 
 class AnyUserData : public Reference {
