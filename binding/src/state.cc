@@ -108,7 +108,7 @@ bool StateCore::must_defer_release() const noexcept {
   return closing_.load() || finalizer_depth > 0;
 }
 
-int StateCore::take_reference(lua_State* L) noexcept {
+int StateCore::take_reference(lua_State* L) {
   const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   live_references_.fetch_add(1);
   return ref;

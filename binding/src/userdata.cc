@@ -180,6 +180,9 @@ void begin_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) 
 }
 
 void end_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) noexcept {
+  // The borrow count lives in Lua memory: in a thread-safe state it changes under the lock.
+  std::unique_lock<std::recursive_mutex> guard(core.lock(), std::defer_lock);
+  if (core.thread_safe()) guard.lock();
   if (mutable_borrow) {
     header->borrows = 0;
   } else {

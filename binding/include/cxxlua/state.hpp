@@ -74,7 +74,7 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   }
 
   // --- references (the ledger counts registry slots taken and released) -------------
-  int take_reference(lua_State* L) noexcept;       // pops top; call inside protect
+  int take_reference(lua_State* L);  // pops top; may raise: call inside protect
   void release_reference(int ref) noexcept;        // safe from anywhere, any time
   void drain_deferred_releases() noexcept;         // at entry, with the lock held
   long long live_references() const noexcept { return live_references_.load(); }
