@@ -284,6 +284,11 @@ void push_async_function(lua_State* L, AsyncFactory& factory) {
 // ---------------------------------------------------------------------------------------
 // Public API
 
+bool is_pending_marker(const Value& value) noexcept {
+  const auto* pointer = value.get_if<LightUserData>();
+  return pointer != nullptr && pointer->pointer == &internal::kPendingMarker;
+}
+
 Function StateHandle::create_raw_async_function(AsyncFactory factory) const {
   Entry entry(*core_, "StateHandle::create_async_function");
   return *detail::protected_value(*core_, entry.L(), [&](lua_State* L) {

@@ -72,7 +72,9 @@ MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue
     lua_xmove(co, L, nresults);
     return pop_values(core, L, nresults);
   }
-  throw pop_error(co, status);
+  // A coroutine can die with its stack full: read the error on our side (the entry made room).
+  lua_xmove(co, L, 1);
+  throw pop_error(L, status);
 }
 
 }  // namespace detail
@@ -119,7 +121,8 @@ void Thread::close() const {
   const int status = lua_resetthread(co);
 #endif
   if (status != LUA_OK) {
-    Error error = detail::pop_error(co, status);
+    lua_xmove(co, L, 1);
+    Error error = detail::pop_error(L, status);
     lua_settop(co, 0);
     if (!died_with_error) throw error;  // a closing method failed
   }

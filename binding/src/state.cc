@@ -19,6 +19,7 @@ StateCore::StateCore(const StateOptions& options)
     : inner_allocator_(options.allocator),
       inner_allocator_data_(options.allocator_data),
       thread_safe_(options.thread_safe),
+      observer_(options.reference_observer),
       owner_(std::this_thread::get_id()) {
   memory_limit_.store(options.memory_limit);
 }
@@ -111,6 +112,7 @@ bool StateCore::must_defer_release() const noexcept {
 int StateCore::take_reference(lua_State* L) {
   const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   live_references_.fetch_add(1);
+  if (observer_ != nullptr) observer_->on_take(ref);
   return ref;
 }
 
@@ -139,6 +141,7 @@ void StateCore::release_reference(int ref) noexcept {
   if (released) {
     live_references_.fetch_sub(1);
     released_references_.fetch_add(1);
+    if (observer_ != nullptr) observer_->on_release(ref);
     return;
   }
   // Unsafe to call into Lua now (inside a finalizer, during close, another thread holds
@@ -171,6 +174,7 @@ void StateCore::drain_deferred_releases() noexcept {
     }
     live_references_.fetch_sub(1);
     released_references_.fetch_add(1);
+    if (observer_ != nullptr) observer_->on_release(pending[i]);
   }
 }
 
@@ -258,7 +262,8 @@ Error pop_error(lua_State* L, int status) {
   const int type = lua_type(L, -1);
   std::string message;
   std::string traceback;
-  if (type == LUA_TUSERDATA && lua_getmetatable(L, -1)) {
+  // Looking for an error box takes two slots (a coroutine may die with a full stack).
+  if (type == LUA_TUSERDATA && lua_checkstack(L, 2) && lua_getmetatable(L, -1)) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &internal::kErrorBoxKey);
     const bool is_box = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);

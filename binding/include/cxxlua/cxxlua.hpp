@@ -16,6 +16,10 @@
 
 namespace cxxlua {
 
+// True for the private marker an async function yields while pending; tools use it to
+// check the marker never reaches user code.
+bool is_pending_marker(const Value& value) noexcept;
+
 template <class T>
 Value to_value(const StateHandle& state, T&& value) {
   using D = std::decay_t<T>;

@@ -34,12 +34,22 @@ enum : unsigned {
 };
 }  // namespace library
 
+// Sees every registry reference the binding takes and releases (tools use it to keep a
+// ledger). Called with the state's lock held where there is one; must not call into Lua.
+class ReferenceObserver {
+ public:
+  virtual ~ReferenceObserver() = default;
+  virtual void on_take(int ref) noexcept = 0;
+  virtual void on_release(int ref) noexcept = 0;
+};
+
 struct StateOptions {
   unsigned libraries = library::Safe;
   std::size_t memory_limit = 0;          // bytes; 0 = no limit
   lua_Alloc allocator = nullptr;         // null = realloc/free
   void* allocator_data = nullptr;
   bool thread_safe = false;              // serialize every entry on a reentrant lock
+  ReferenceObserver* reference_observer = nullptr;
 };
 
 // Raw form of a value taken off the stack inside a protected call: GC objects already
@@ -113,6 +123,7 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   lua_Alloc inner_allocator_;
   void* inner_allocator_data_;
   bool thread_safe_;
+  ReferenceObserver* observer_;
   std::recursive_mutex lock_;
   std::thread::id owner_;
   std::atomic<int> entries_{0};       // nesting depth of entries on the owning thread

@@ -1,0 +1,578 @@
+#include "harness/op_vm.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <optional>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "harness/oracles.hpp"
+#include "harness/vm_host.hpp"
+
+namespace luahammer {
+
+using cxxlua::AnyUserData;
+using cxxlua::Function;
+using cxxlua::MultiValue;
+using cxxlua::StateHandle;
+using cxxlua::Table;
+using cxxlua::Thread;
+using cxxlua::Value;
+
+namespace {
+
+constexpr std::size_t kSlots = 8;
+
+const char* const kOpNames[] = {
+    "create_state", "close_state", "register_types", "create_table", "create_string", "create_host_function",
+    "load_snippet", "load_generated", "set_field", "get_field", "raw_set_field", "copy_handle", "move_handle",
+    "drop_handle", "call_function", "store_function", "call_stored", "drop_stored", "create_userdata",
+    "store_in_userdata", "borrow_userdata", "take_userdata", "destroy_userdata", "create_coroutine",
+    "resume_coroutine", "close_coroutine", "start_async", "poll_async", "wake_all", "drop_async",
+    "set_hook_plan", "remove_hook", "gc_collect", "gc_step", "gc_mode", "set_fail_plan", "clear_fail_plan",
+    "set_memory_limit",
+};
+static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<std::size_t>(OpCode::Count));
+
+// Lua chunks that drive the binding's host paths; LoadSnippet picks one.
+const char* const kSnippets[] = {
+    "return host.echo(...)",
+    "local u = host.make(3) u:set(4) return u:get()",
+    "local t = {} t.ud = host.make(1) t[1] = host.make(2) return t",
+    "return function(...) return select('#', ...) end",
+    "local s = host.store(function(x) return x end) return host.call_stored(s, 5)",
+    "return coroutine.wrap(function(x) local y = coroutine.yield(x) return y end)",
+    "local co = coroutine.create(function() return host.fetch(2) end) return host.echo(coroutine.resume(co))",
+    "return host.fetch(1) + host.fetch(2)",
+    "error({code = 1})",
+    "local r <close> = host.make(9) return r:get()",
+    "setmetatable({}, {__gc = function() local u = host.make(1) end}) collectgarbage()",
+    "local t = setmetatable({}, {__gc = function(o) saved = o.ud end}) t.ud = host.make(5) t = nil "
+    "collectgarbage() collectgarbage() return saved and pcall(saved.get, saved)",
+    "return host.pause(7)",
+    "local many = {} for i = 1, 300 do many[i] = i end return table.unpack(many)",
+    "return host.concat(string.rep('x', 100), 1)",
+    "return function(f, ...) return pcall(f, ...) end",
+    "host.fail({code = 2})",
+    "local ok, f = pcall(host.fragile, ...) return ok and f:get()",
+    "for i = 1, 5 do local co = coroutine.create(function() error('retry') end) coroutine.resume(co) "
+    "setmetatable({}, {__gc = function() local x = coroutine.create(function() end) end}) end "
+    "collectgarbage('step', 1)",
+    "local u = host.make(1) u:store(function(...) return ... end) return u:call_stored(1, 2)",
+    "local w = coroutine.wrap(function() local inner = coroutine.wrap(function() return host.fetch(3) end) "
+    "return inner() end) return w()",
+    "return coroutine.running()",
+};
+constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
+
+std::vector<OpCode> all_ops() {
+  std::vector<OpCode> ops;
+  for (int i = 0; i < static_cast<int>(OpCode::Count); ++i) ops.push_back(static_cast<OpCode>(i));
+  return ops;
+}
+
+}  // namespace
+
+const char* op_name(OpCode code) noexcept {
+  const auto i = static_cast<std::size_t>(code);
+  return i < static_cast<std::size_t>(OpCode::Count) ? kOpNames[i] : "?";
+}
+
+OpProgram OpProgram::decode(const std::uint8_t* bytes, std::size_t size, const ProgramOptions& options) {
+  FuzzedDataProvider data(bytes, size);
+  OpProgram program;
+  const std::vector<OpCode> menu = options.menu.empty() ? all_ops() : options.menu;
+  const auto states = static_cast<std::uint8_t>(std::max<std::size_t>(1, options.max_states) - 1);
+  program.gc = GcPlan::decode(data);
+  // Ops that create what other ops act on are drawn more often (one op in three).
+  std::vector<OpCode> creators;
+  for (OpCode code : {OpCode::CreateTable, OpCode::CreateString, OpCode::CreateHostFunction, OpCode::LoadSnippet,
+                      OpCode::LoadGenerated, OpCode::CreateUserdata, OpCode::CreateCoroutine, OpCode::StartAsync}) {
+    if (std::find(menu.begin(), menu.end(), code) != menu.end()) creators.push_back(code);
+  }
+  while (data.remaining_bytes() > 0 && program.ops.size() < options.max_ops) {
+    Op op;
+    const std::uint8_t draw = data.ConsumeIntegral<std::uint8_t>();
+    if (!creators.empty() && draw % 3 == 0) {
+      op.code = creators[(draw / 3) % creators.size()];
+    } else {
+      op.code = menu[data.ConsumeIntegralInRange<std::size_t>(0, menu.size() - 1)];
+    }
+    op.state = data.ConsumeIntegralInRange<std::uint8_t>(0, states);
+    op.a = data.ConsumeIntegralInRange<std::uint8_t>(0, kSlots - 1);
+    op.b = data.ConsumeIntegralInRange<std::uint8_t>(0, kSlots - 1);
+    op.n = data.ConsumeIntegral<std::uint16_t>();
+    switch (op.code) {
+      case OpCode::CreateState:
+        if (!options.thread_safe_states) op.b &= ~1u;
+        break;
+      case OpCode::LoadGenerated: {
+        const std::size_t length = data.ConsumeIntegralInRange<std::size_t>(0, 96);
+        const std::vector<std::uint8_t> source = data.ConsumeBytes<std::uint8_t>(length);
+        op.text = generate_lua_program(source.data(), source.size(), options.generator);
+        break;
+      }
+      case OpCode::SetHookPlan: op.hook = HookPlan::decode(data); break;
+      case OpCode::SetFailPlan: op.fail = FailPlan::decode(data); break;
+      default: break;
+    }
+    program.ops.push_back(std::move(op));
+  }
+  return program;
+}
+
+std::string OpProgram::explain() const {
+  std::string out = "# " + std::to_string(ops.size()) + " ops; " + gc.describe() + "\n";
+  int i = 0;
+  for (const Op& op : ops) {
+    char head[160];
+    std::snprintf(head, sizeof head, "%3d %-20s state=%u a=%u b=%u n=%u", ++i, op_name(op.code), op.state, op.a, op.b,
+                  op.n);
+    out += head;
+    switch (op.code) {
+      case OpCode::LoadSnippet: out += "  -- " + std::string(kSnippets[op.n % kSnippetCount]); break;
+      case OpCode::SetHookPlan: out += "  -- " + op.hook.describe(); break;
+      case OpCode::SetFailPlan: out += "  -- " + op.fail.describe(); break;
+      case OpCode::CreateState: out += (op.b & 1) ? "  -- thread-safe" : ""; break;
+      default: break;
+    }
+    out += "\n";
+    if (op.code == OpCode::LoadGenerated) {
+      out += "    --[[ generated program\n" + op.text + "    ]]\n";
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct Slot {
+  Value value;
+};
+
+class Runtime {
+ public:
+  Runtime(const OpProgram& program, const RunOptions& options) : program_(program), options_(options) {
+    states_.resize(std::max<std::size_t>(1, max_state_index() + 1));
+    if (options_.shared_state) {
+      states_[0].state = options_.shared_state;
+      states_[0].owned = false;
+    } else {
+      // Every program starts with a live state 0: most ops need one.
+      states_[0] = make_vm_state(false, options_.memory_cap, options_.instruction_budget);
+      program_.gc.apply(*states_[0].state);
+    }
+  }
+
+  RunStats run() {
+    for (const Op& op : program_.ops) {
+      ++stats_.ops;
+      check_op_budget(stats_.ops + polls_, options_.op_budget);
+      execute(op);
+      between_ops();
+    }
+    finish();
+    return stats_;
+  }
+
+ private:
+  std::size_t max_state_index() const {
+    std::size_t m = 0;
+    for (const Op& op : program_.ops) m = std::max<std::size_t>(m, op.state);
+    return m;
+  }
+
+  // The state an op names, or the next live one: operands resolve to something usable so
+  // random programs spend their ops on the binding, not on empty slots.
+  VmState* state_at(std::size_t index) {
+    for (std::size_t i = 0; i < states_.size(); ++i) {
+      VmState& vm = states_[(index + i) % states_.size()];
+      if (!vm.state || vm.state->is_closed()) continue;
+      *vm.instructions = 0;  // a fresh instruction budget for this op
+      acted_ = true;
+      return &vm;
+    }
+    // Every state is closed: open a fresh one where the op points (handles of the closed
+    // states stay in their slots, dead, for the ops that use them after close).
+    VmState& vm = states_[index % states_.size()];
+    if (!vm.owned) return nullptr;
+    retire(vm);
+    vm = make_vm_state(false, options_.memory_cap, options_.instruction_budget);
+    program_.gc.apply(*vm.state);
+    acted_ = true;
+    return &vm;
+  }
+
+  // The first slot holding a T, starting at the one the op names.
+  template <class T> const T* slot_as(std::uint8_t index) {
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      if (const T* found = slots_[(index + i) % kSlots].value.template get_if<T>()) {
+        acted_ = true;
+        return found;
+      }
+    }
+    return nullptr;
+  }
+
+  StateHandle handle_of(const cxxlua::Reference& ref) { return StateHandle(ref.shared_core()); }
+
+  void reset_budgets() {
+    for (VmState& vm : states_) {
+      if (vm.instructions) *vm.instructions = 0;
+    }
+  }
+
+  void execute(const Op& op) {
+    reset_budgets();
+    acted_ = false;
+    try {
+      execute_unchecked(op);
+      if (!acted_) ++stats_.idle_ops;
+    } catch (const cxxlua::Error&) {
+      ++stats_.clean_errors;
+    } catch (const std::exception&) {
+      ++stats_.clean_errors;  // e.g. a Fragile constructor refusing a value
+    }
+  }
+
+  void execute_unchecked(const Op& op) {
+    switch (op.code) {
+      case OpCode::CreateState: {
+        if (op.state >= states_.size()) return;
+        VmState& vm = states_[op.state];
+        if (vm.state && (!vm.owned || !vm.state->is_closed())) return;
+        acted_ = true;
+        retire(vm);
+        vm = make_vm_state((op.b & 1) != 0, options_.memory_cap, options_.instruction_budget);
+        program_.gc.apply(*vm.state);
+        return;
+      }
+      case OpCode::CloseState: {
+        VmState* vm = state_at(op.state);
+        if (vm == nullptr || !vm->owned) return;
+        close_and_check(*vm, "close_state");
+        return;
+      }
+      case OpCode::RegisterTypes:
+        if (VmState* vm = state_at(op.state)) register_vm_types(*vm->state);
+        return;
+      case OpCode::CreateTable:
+        if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->create_table(op.n % 8, op.n % 4);
+        return;
+      case OpCode::CreateString:
+        if (VmState* vm = state_at(op.state)) {
+          slots_[op.a].value = vm->state->create_string(std::string(op.n % 64, static_cast<char>('a' + op.n % 26)));
+        }
+        return;
+      case OpCode::CreateHostFunction:
+        if (VmState* vm = state_at(op.state)) slots_[op.a].value = host_function(*vm->state, op.n % 8);
+        return;
+      case OpCode::LoadSnippet:
+        if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->load(kSnippets[op.n % kSnippetCount], "=snippet");
+        return;
+      case OpCode::LoadGenerated:
+        if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->load(op.text, "=generated");
+        return;
+      case OpCode::SetField:
+      case OpCode::RawSetField:
+        if (const Table* t = slot_as<Table>(op.a)) {
+          const Value& v = slots_[op.b].value;
+          if (op.n & 1) {
+            if (op.code == OpCode::SetField) t->set(lua_Integer{op.n % 4 + 1}, v); else t->raw_set(lua_Integer{op.n % 4 + 1}, v);
+          } else {
+            const std::string key = "k" + std::to_string(op.n % 4);
+            if (op.code == OpCode::SetField) t->set(key, v); else t->raw_set(key, v);
+          }
+        }
+        return;
+      case OpCode::GetField:
+        if (const Table* t = slot_as<Table>(op.a)) {
+          Table table = *t;
+          slots_[op.b].value = (op.n & 1) ? table.get(lua_Integer{op.n % 4 + 1}) : table.get("k" + std::to_string(op.n % 4));
+        }
+        return;
+      case OpCode::CopyHandle:
+        acted_ = !slots_[op.a].value.is_nil();
+        slots_[op.b].value = slots_[op.a].value;
+        return;
+      case OpCode::MoveHandle:
+        acted_ = !slots_[op.a].value.is_nil();
+        slots_[op.b].value = std::move(slots_[op.a].value);
+        slots_[op.a].value = Value();
+        return;
+      case OpCode::DropHandle:
+        acted_ = !slots_[op.a].value.is_nil();
+        slots_[op.a].value = Value();
+        return;
+      case OpCode::CallFunction:
+        if (const Function* f = slot_as<Function>(op.a)) {
+          Function function = *f;
+          MultiValue args;
+          for (std::uint32_t i = 0; i < op.n % 4; ++i) args.push_back(slots_[(op.b + i) % kSlots].value);
+          MultiValue results = function.call_values(args);
+          if (!results.empty()) slots_[op.b].value = std::move(results.front());
+        }
+        return;
+      case OpCode::StoreFunction:
+        if (const Function* f = slot_as<Function>(op.a)) stored_.push_back(*f);
+        return;
+      case OpCode::CallStored:
+        if (!stored_.empty()) {
+          acted_ = true;
+          Function f = stored_[op.n % stored_.size()];
+          (void)f.call(lua_Integer{op.n});
+        }
+        return;
+      case OpCode::DropStored:
+        acted_ = !stored_.empty();
+        if (!stored_.empty()) stored_.erase(stored_.begin() + static_cast<long>(op.n % stored_.size()));
+        return;
+      case OpCode::CreateUserdata:
+        if (VmState* vm = state_at(op.state)) {
+          if (op.b & 1) {
+            slots_[op.a].value = vm->state->create_userdata<Fragile>(&vm->host->finalizers, lua_Integer{op.n});
+          } else {
+            slots_[op.a].value = vm->state->create_userdata<Probe>(&vm->host->finalizers, lua_Integer{op.n});
+          }
+        }
+        return;
+      case OpCode::StoreInUserdata:
+        if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) {
+          if (const Function* f = slot_as<Function>(op.b)) {
+            auto probe = u->borrow_mut<Probe>();
+            probe->use();
+            probe->stored = *f;
+          }
+        }
+        return;
+      case OpCode::BorrowUserdata:
+        if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) {
+          if (op.n & 1) {
+            auto probe = u->borrow_mut<Probe>();
+            probe->use();
+            probe->value += 1;
+          } else {
+            auto probe = u->borrow<Probe>();
+            probe->use();
+          }
+        }
+        return;
+      case OpCode::TakeUserdata:
+        if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) {
+          Probe taken = u->take<Probe>();
+          taken.use();
+        }
+        return;
+      case OpCode::DestroyUserdata:
+        if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) u->destroy();
+        return;
+      case OpCode::CreateCoroutine:
+        if (const Function* f = slot_as<Function>(op.a)) {
+          Function function = *f;
+          slots_[op.b].value = handle_of(function).create_thread(function);
+        }
+        return;
+      case OpCode::ResumeCoroutine:
+        if (const Thread* t = slot_as<Thread>(op.a)) {
+          Thread thread = *t;
+          MultiValue results = thread.resume_values(MultiValue{slots_[op.b].value});
+          check_coroutine(thread, "resume_coroutine");
+          if (!results.empty()) slots_[op.b].value = std::move(results.front());
+        }
+        return;
+      case OpCode::CloseCoroutine:
+        if (const Thread* t = slot_as<Thread>(op.a)) t->close();
+        return;
+      case OpCode::StartAsync:
+        if (const Function* f = slot_as<Function>(op.a)) {
+          Function function = *f;
+          calls_.push_back(std::make_unique<cxxlua::AsyncCall>(handle_of(function).async_call(function)));
+        }
+        return;
+      case OpCode::PollAsync:
+        acted_ = !calls_.empty();
+        if (!calls_.empty()) poll_call(op.n % calls_.size());
+        return;
+      case OpCode::WakeAll:
+        acted_ = true;
+        for (VmState& vm : states_) {
+          if (vm.host) vm.host->wake_all();
+        }
+        return;
+      case OpCode::DropAsync:
+        acted_ = !calls_.empty();
+        if (!calls_.empty()) calls_.erase(calls_.begin() + static_cast<long>(op.n % calls_.size()));
+        return;
+      case OpCode::SetHookPlan:
+        if (VmState* vm = state_at(op.state)) vm->state->set_hook(op.hook.triggers, op.hook.make_callback());
+        return;
+      case OpCode::RemoveHook:
+        if (VmState* vm = state_at(op.state)) vm->state->remove_hook();
+        return;
+      case OpCode::GcCollect:
+        if (VmState* vm = state_at(op.state)) vm->state->collect_garbage();
+        return;
+      case OpCode::GcStep:
+        if (VmState* vm = state_at(op.state)) (void)vm->state->gc_step(static_cast<int>(op.n % 64));
+        return;
+      case OpCode::GcMode:
+        if (VmState* vm = state_at(op.state)) {
+          if (op.n & 1) vm->state->set_gc_generational(); else vm->state->set_gc_incremental();
+        }
+        return;
+      case OpCode::SetFailPlan:
+        if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) op.fail.apply(*vm->allocator);
+        return;
+      case OpCode::ClearFailPlan:
+        if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
+          vm->allocator->disarm();
+          vm->allocator->set_byte_limit(options_.memory_cap);
+        }
+        return;
+      case OpCode::SetMemoryLimit:
+        if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
+          vm->allocator->set_byte_limit(std::min<std::size_t>(options_.memory_cap, 64 * 1024 + op.n * 64u));
+        }
+        return;
+      case OpCode::Count: return;
+    }
+  }
+
+  Function host_function(const StateHandle& state, std::uint32_t variant) {
+    switch (variant) {
+      case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return a + b; });
+      case 1: return state.create_function([](std::string s) { return s + "!"; });
+      case 2: return state.create_function([](MultiValue args) { return args; });
+      case 3: return state.create_function([]() -> int { throw std::runtime_error("host function failed"); });
+      case 4: return state.create_function([](Table t) { return t.raw_len(); });
+      case 5: return state.create_function([](Function f, MultiValue args) { return f.call_values(args); });
+      case 6: return state.create_function([](const Probe& p) {
+        p.use();
+        return p.value;
+      });
+      default: return state.create_function([](lua_Integer n) {
+        MultiValue out;
+        for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
+        return out;
+      });
+    }
+  }
+
+  void poll_call(std::size_t index) {
+    ++polls_;
+    cxxlua::AsyncCall& call = *calls_[index];
+    if (call.finished()) return;
+    try {
+      (void)call.poll();
+    } catch (const cxxlua::Error&) {
+      ++stats_.clean_errors;
+    }
+  }
+
+  void between_ops() {
+    for (VmState& vm : states_) {
+      if (!vm.state || vm.state->is_closed()) continue;
+      try {
+        if (vm.owned) program_.gc.between_ops(*vm.state, stats_.ops);
+      } catch (const cxxlua::Error&) {
+        ++stats_.clean_errors;
+      }
+      if (options_.check_every_op && vm.owned) check_stack_at_rest(*vm.state, op_name(program_.ops[stats_.ops - 1].code));
+    }
+  }
+
+  // Drives every unfinished async call to its end: a woken call must finish within the
+  // bound (liveness).
+  void drive_async_calls() {
+    constexpr int kRounds = 256;
+    for (int round = 0; round < kRounds; ++round) {
+      bool unfinished = false;
+      for (VmState& vm : states_) {
+        if (vm.host) vm.host->wake_all();
+      }
+      for (std::size_t i = 0; i < calls_.size(); ++i) {
+        if (calls_[i]->finished() || !calls_[i]->thread().state_alive()) continue;
+        unfinished = true;
+        reset_budgets();
+        poll_call(i);
+      }
+      if (!unfinished) return;
+    }
+    for (const auto& call : calls_) {
+      if (!call->finished() && call->thread().state_alive()) {
+        violation("liveness", "async call still pending after " + std::to_string(kRounds) + " wake-and-poll rounds");
+      }
+    }
+  }
+
+  void close_and_check(VmState& vm, const char* after) {
+    vm.allocator->disarm();
+    vm.state->close();
+    check_memory_returned(*vm.allocator, after);
+    vm.host->finalizers.check_all_destroyed(after);
+  }
+
+  // Keeps a closed state's allocator and ledgers alive until the end: dead handles still
+  // point at its core, and Probe objects that were taken point at its ledger.
+  void retire(VmState& vm) {
+    if (vm.state) retired_.push_back(std::move(vm));
+    vm = VmState();
+  }
+
+  void finish() {
+    drive_async_calls();
+    calls_.clear();
+    stored_.clear();
+    for (Slot& slot : slots_) slot.value = Value();
+    std::vector<VmState*> open;
+    for (VmState& vm : states_) {
+      if (vm.state && !vm.state->is_closed() && vm.owned) open.push_back(&vm);
+    }
+    for (VmState* vm : open) {
+      vm->allocator->disarm();
+      vm->allocator->set_byte_limit(0);
+      std::lock_guard<std::mutex> lock(vm->host->mutex);
+      vm->host->stored.clear();
+      vm->host->to_complete.clear();
+    }
+    // Collect every state before checking any ledger: an object of one state may hold a
+    // handle of another (its drop, from a finalizer, is deferred to that state's next entry).
+    for (int round = 0; round < 3; ++round) {
+      for (VmState* vm : open) {
+        try {
+          vm->state->remove_hook();
+          vm->state->collect_garbage();
+          (void)vm->state->create_table();
+        } catch (const cxxlua::Error&) {
+          ++stats_.clean_errors;
+        }
+      }
+    }
+    for (VmState* vm : open) vm->references->check_none_live("every handle was dropped");
+    for (VmState* vm : open) close_and_check(*vm, "close at the end of the program");
+    for (VmState& vm : retired_) {
+      if (vm.state && vm.owned && !vm.state->is_closed()) close_and_check(vm, "close of a retired state");
+    }
+  }
+
+  const OpProgram& program_;
+  const RunOptions& options_;
+  std::vector<VmState> states_;
+  std::vector<VmState> retired_;
+  std::array<Slot, kSlots> slots_;
+  std::vector<Function> stored_;  // functions kept in a host container
+  std::vector<std::unique_ptr<cxxlua::AsyncCall>> calls_;
+  RunStats stats_;
+  std::uint64_t polls_ = 0;
+  bool acted_ = false;
+};
+
+}  // namespace
+
+RunStats run_program(const OpProgram& program, const RunOptions& options) {
+  Runtime runtime(program, options);
+  return runtime.run();
+}
+
+}  // namespace luahammer

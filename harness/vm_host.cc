@@ -1,0 +1,160 @@
+#include "harness/vm_host.hpp"
+
+#include <stdexcept>
+
+#include "harness/sandbox.hpp"
+
+namespace luahammer {
+
+using cxxlua::Function;
+using cxxlua::MultiValue;
+using cxxlua::StateHandle;
+using cxxlua::Value;
+
+void HostContext::wake_all() {
+  std::vector<std::shared_ptr<cxxlua::Completion<lua_Integer>>> ready;
+  std::vector<lua_Integer> values;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& [completion, value] : to_complete) {
+      ready.push_back(completion);
+      values.push_back(value);
+    }
+    to_complete.clear();
+  }
+  for (std::size_t i = 0; i < ready.size(); ++i) ready[i]->complete(values[i]);
+}
+
+Probe::Probe(FinalizerLedger* l, lua_Integer v) : ledger(l), id(l->constructed("Probe")), value(v) {}
+Probe::Probe(Probe&& other) noexcept
+    : ledger(other.ledger), id(ledger->constructed("Probe")), value(other.value), stored(std::move(other.stored)) {}
+Probe::~Probe() { ledger->destroyed(id); }
+
+Fragile::Fragile(FinalizerLedger* ledger, lua_Integer value) : inner(ledger, value) {
+  if ((value & 1) != 0) throw std::runtime_error("Fragile: odd values are refused");
+}
+
+void describe_probe(cxxlua::UserDataBuilder<Probe>& t) {
+  t.method("get", [](const Probe& p) {
+    p.use();
+    return p.value;
+  });
+  t.method("set", [](Probe& p, lua_Integer v) {
+    p.use();
+    p.value = v;
+  });
+  t.method("store", [](Probe& p, Function f) {
+    p.use();
+    p.stored = std::move(f);
+  });
+  t.method("call_stored", [](const Probe& p, MultiValue args) {
+    p.use();
+    if (!p.stored.valid()) return MultiValue{};
+    return p.stored.call_values(args);
+  });
+  t.meta("__close", [](const Probe& p, Value) { p.use(); });
+  t.meta("__tostring", [](const Probe& p) { return "Probe(" + std::to_string(p.value) + ")"; });
+  t.field("value", [](const Probe& p) { return p.value; });
+}
+
+void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t) {
+  t.method("get", [](const Fragile& f) {
+    f.inner.use();
+    return f.inner.value;
+  });
+}
+
+void register_vm_types(const StateHandle& state) {
+  if (!state.is_registered<Probe>()) state.register_type<Probe>("Probe", &describe_probe);
+  if (!state.is_registered<Fragile>()) state.register_type<Fragile>("Fragile", &describe_fragile);
+}
+
+namespace {
+
+void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
+  HostContext* host = context.get();
+  cxxlua::Table api = state.create_table();
+  api.set("echo", state.create_function([](MultiValue args) {
+    for (const Value& v : args) {
+      if (cxxlua::is_pending_marker(v)) violation("liveness", "the binding's pending marker reached user code");
+    }
+    return args;
+  }));
+  api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return a + b; }));
+  api.set("concat", state.create_function([](std::string s, lua_Integer n) { return s + std::to_string(n); }));
+  api.set("fail", state.create_function([](Value v) -> int {
+    throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
+  }));
+  api.set("make", state.create_function([host](StateHandle s, lua_Integer n) {
+    return s.create_userdata<Probe>(&host->finalizers, n);
+  }));
+  api.set("fragile", state.create_function([host](StateHandle s, lua_Integer n) {
+    return s.create_userdata<Fragile>(&host->finalizers, n);
+  }));
+  api.set("store", state.create_function([host](Function f) {
+    std::lock_guard<std::mutex> lock(host->mutex);
+    host->stored.push_back(std::move(f));
+    return static_cast<lua_Integer>(host->stored.size());
+  }));
+  api.set("call_stored", state.create_function([host](lua_Integer slot, MultiValue args) {
+    Function f;
+    {
+      std::lock_guard<std::mutex> lock(host->mutex);
+      if (slot < 1 || slot > static_cast<lua_Integer>(host->stored.size())) return MultiValue{};
+      f = host->stored[static_cast<std::size_t>(slot - 1)];
+    }
+    return f.call_values(args);
+  }));
+  api.set("drop_stored", state.create_function([host](lua_Integer slot) {
+    Function dropped;
+    std::lock_guard<std::mutex> lock(host->mutex);
+    if (slot >= 1 && slot <= static_cast<lua_Integer>(host->stored.size())) {
+      dropped = std::move(host->stored[static_cast<std::size_t>(slot - 1)]);
+    }
+  }));
+  api.set("pause", state.create_function([](Value v) { return cxxlua::Yield{MultiValue{v}}; }));
+  api.set("fetch", state.create_async_function([host](lua_Integer n) -> cxxlua::AsyncPoll {
+    auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
+    {
+      std::lock_guard<std::mutex> lock(host->mutex);
+      host->to_complete.emplace_back(completion, n * 2);
+    }
+    return [completion](StateHandle&, const cxxlua::Waker& waker) -> std::optional<MultiValue> {
+      if (auto v = completion->poll(waker)) return MultiValue{Value(*v)};
+      return std::nullopt;
+    };
+  }));
+  state.globals().set("host", api);
+}
+
+}  // namespace
+
+VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
+  VmState vm;
+  vm.allocator = std::make_unique<FaultAllocator>();
+  vm.references = std::make_unique<ReferenceLedger>();
+  vm.host = std::make_shared<HostContext>();
+  vm.instructions = std::make_shared<std::uint64_t>(0);
+  vm.instruction_ticks_allowed = instruction_budget / 1000 + 1;
+  cxxlua::StateOptions options = sandbox_options();
+  options.allocator = vm.allocator->function();
+  options.allocator_data = vm.allocator->data();
+  options.reference_observer = vm.references.get();
+  options.thread_safe = thread_safe;
+  vm.allocator->set_byte_limit(memory_cap);
+  vm.state = std::make_shared<cxxlua::State>(options);
+  apply_sandbox(*vm.state);
+  install_host_api(*vm.state, vm.host);
+  // The instruction budget: a count hook that coexists with the hook plans under test.
+  auto ticks = vm.instructions;
+  const std::uint64_t allowed = vm.instruction_ticks_allowed;
+  vm.state->add_hook(cxxlua::HookTriggers{false, false, false, 1000},
+                     [ticks, allowed](StateHandle&, const cxxlua::HookEvent&) {
+                       return ++*ticks > allowed ? cxxlua::HookAction::error("instruction budget exhausted")
+                                                 : cxxlua::HookAction::resume();
+                     });
+  return vm;
+}
+
+}  // namespace luahammer
+

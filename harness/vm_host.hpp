@@ -1,0 +1,77 @@
+// What the op-program VM puts into a state: the tracked userdata types (Probe, whose
+// life cycle goes to a FinalizerLedger; Fragile, whose constructor throws for odd
+// values), the `host` table of host functions generated programs call, and the state's
+// allocator, reference ledger and instruction budget.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <cxxlua/cxxlua.hpp>
+
+#include "harness/fault_allocator.hpp"
+#include "harness/oracles.hpp"
+
+namespace luahammer {
+
+struct HostContext {
+  std::mutex mutex;
+  FinalizerLedger finalizers;
+  std::vector<cxxlua::Function> stored;  // host.store: functions kept in a host container
+  std::vector<std::shared_ptr<cxxlua::Completion<lua_Integer>>> pending;  // host.fetch
+  std::vector<std::pair<std::shared_ptr<cxxlua::Completion<lua_Integer>>, lua_Integer>> to_complete;
+  // Completes every pending host.fetch (their wakers fire).
+  void wake_all();
+};
+
+struct Probe {
+  Probe(FinalizerLedger* ledger, lua_Integer value);
+  Probe(Probe&& other) noexcept;
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+  Probe& operator=(Probe&&) = delete;
+  ~Probe();
+  void use() const { ledger->used(id); }
+  FinalizerLedger* ledger;
+  std::uint64_t id;
+  lua_Integer value;
+  cxxlua::Function stored;  // a stored function inside a userdata (mlua #423)
+};
+
+struct Fragile {
+  Fragile(FinalizerLedger* ledger, lua_Integer value);  // throws for odd values
+  Probe inner;
+};
+
+// One state of the VM, with everything that must outlive it declared before it.
+struct VmState {
+  std::unique_ptr<FaultAllocator> allocator;
+  std::unique_ptr<ReferenceLedger> references;
+  std::shared_ptr<HostContext> host;
+  std::shared_ptr<std::uint64_t> instructions;  // count-hook ticks in the current entry
+  std::uint64_t instruction_ticks_allowed = 0;
+  std::shared_ptr<cxxlua::State> state;
+  bool owned = true;  // false: shared with other workers, not closed or checked here
+};
+
+// A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
+VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget);
+void register_vm_types(const cxxlua::StateHandle& state);
+void describe_probe(cxxlua::UserDataBuilder<Probe>& t);
+void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t);
+
+}  // namespace luahammer
+
+namespace cxxlua {
+// First use through create_userdata registers these types with their methods.
+template <> struct UserDataTraits<luahammer::Probe> {
+  static const char* name() { return "Probe"; }
+  static void describe(UserDataBuilder<luahammer::Probe>& t) { luahammer::describe_probe(t); }
+};
+template <> struct UserDataTraits<luahammer::Fragile> {
+  static const char* name() { return "Fragile"; }
+  static void describe(UserDataBuilder<luahammer::Fragile>& t) { luahammer::describe_fragile(t); }
+};
+}  // namespace cxxlua
