@@ -157,6 +157,8 @@ class Runtime {
     states_.resize(std::max<std::size_t>(1, max_state_index() + 1));
     if (options_.shared_state) {
       states_[0].state = options_.shared_state;
+      states_[0].host = options_.shared_host;
+      states_[0].instructions = options_.shared_instructions;
       states_[0].owned = false;
     } else {
       // Every program starts with a live state 0: most ops need one.
@@ -167,6 +169,7 @@ class Runtime {
 
   RunStats run() {
     for (const Op& op : program_.ops) {
+      if (options_.on_op) options_.on_op(op);
       ++stats_.ops;
       check_op_budget(stats_.ops + polls_, options_.op_budget);
       execute(op);

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +67,10 @@ struct RunOptions {
   // A state shared with other workers (thread driver): used as state slot 0; the program
   // neither closes it nor checks its ledgers (the owner does).
   std::shared_ptr<cxxlua::State> shared_state;
+  std::shared_ptr<struct HostContext> shared_host;
+  std::shared_ptr<std::atomic<std::uint64_t>> shared_instructions;
+  // Called before each op (the thread driver's watchdog hears progress through it).
+  std::function<void(const Op&)> on_op;
 };
 
 struct RunStats {

@@ -134,7 +134,7 @@ VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t in
   vm.allocator = std::make_unique<FaultAllocator>();
   vm.references = std::make_unique<ReferenceLedger>();
   vm.host = std::make_shared<HostContext>();
-  vm.instructions = std::make_shared<std::uint64_t>(0);
+  vm.instructions = std::make_shared<std::atomic<std::uint64_t>>(0);
   vm.instruction_ticks_allowed = instruction_budget / 1000 + 1;
   cxxlua::StateOptions options = sandbox_options();
   options.allocator = vm.allocator->function();

@@ -4,6 +4,7 @@
 // allocator, reference ledger and instruction budget.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,7 +51,7 @@ struct VmState {
   std::unique_ptr<FaultAllocator> allocator;
   std::unique_ptr<ReferenceLedger> references;
   std::shared_ptr<HostContext> host;
-  std::shared_ptr<std::uint64_t> instructions;  // count-hook ticks in the current entry
+  std::shared_ptr<std::atomic<std::uint64_t>> instructions;  // count-hook ticks in the current op
   std::uint64_t instruction_ticks_allowed = 0;
   std::shared_ptr<cxxlua::State> state;
   bool owned = true;  // false: shared with other workers, not closed or checked here

@@ -129,19 +129,19 @@ bool unref_now(lua_State* L, int ref) noexcept {
 
 void StateCore::release_reference(int ref) noexcept {
   if (ref == LUA_NOREF || ref == LUA_REFNIL || closed()) return;
-  bool released = false;
-  if (thread_safe_) {
-    std::unique_lock<std::recursive_mutex> guard(lock_, std::try_to_lock);
-    if (guard.owns_lock() && !closed() && !must_defer_release()) {
-      released = unref_now(current(), ref);
-    }
-  } else if (std::this_thread::get_id() == owner_ && !must_defer_release()) {
-    released = unref_now(current(), ref);
-  }
-  if (released) {
+  // The ledger hears of the release while the lock is still held: once it is dropped,
+  // another thread may be handed the same slot.
+  auto release_now = [this, ref]() noexcept {
+    if (!unref_now(current(), ref)) return false;
     live_references_.fetch_sub(1);
     released_references_.fetch_add(1);
     if (observer_ != nullptr) observer_->on_release(ref);
+    return true;
+  };
+  if (thread_safe_) {
+    std::unique_lock<std::recursive_mutex> guard(lock_, std::try_to_lock);
+    if (guard.owns_lock() && !closed() && !must_defer_release() && release_now()) return;
+  } else if (std::this_thread::get_id() == owner_ && !must_defer_release() && release_now()) {
     return;
   }
   // Unsafe to call into Lua now (inside a finalizer, during close, another thread holds
