@@ -20,3 +20,55 @@ function(luahammer_add_gtest name)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
 endfunction()
+
+# luahammer_add_fuzzer(<name> [SMOKE_RUNS n])
+# Adds, from fuzz/<name>_fuzzer.cc with <name>.dict and <name>.options beside it:
+#  - <name>_fuzzer: the libFuzzer binary (fuzz preset only);
+#  - <name>_replay: the standalone replay binary (every preset; --explain prints an input);
+#  - ctest fuzz-smoke: the seed corpus corpus/<name>/ replayed, plus (fuzz preset) a short
+#    libFuzzer run from it into a scratch corpus in the build tree;
+#  - ctest regression: corpus/regressions/<name>/ replayed.
+function(luahammer_add_fuzzer name)
+  cmake_parse_arguments(ARG "" "SMOKE_RUNS" "" ${ARGN})
+  if(NOT ARG_SMOKE_RUNS)
+    set(ARG_SMOKE_RUNS 300)
+  endif()
+  set(source ${CMAKE_CURRENT_SOURCE_DIR}/${name}_fuzzer.cc)
+  set(seeds ${PROJECT_SOURCE_DIR}/corpus/${name})
+  set(regressions ${PROJECT_SOURCE_DIR}/corpus/regressions/${name})
+  foreach(required ${source} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.dict ${CMAKE_CURRENT_SOURCE_DIR}/${name}.options)
+    if(NOT EXISTS ${required})
+      message(FATAL_ERROR "luahammer_add_fuzzer(${name}): missing ${required}")
+    endif()
+  endforeach()
+
+  add_executable(${name}_replay ${source} ${CMAKE_CURRENT_SOURCE_DIR}/replay_main.cc)
+  target_link_libraries(${name}_replay PRIVATE luahammer_fuzz_common)
+  luahammer_target_warnings(${name}_replay)
+
+  if(EXISTS ${seeds})
+    add_test(NAME fuzz_smoke.${name}.seeds COMMAND ${name}_replay ${seeds})
+    set_tests_properties(fuzz_smoke.${name}.seeds PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
+  endif()
+  if(EXISTS ${regressions})
+    add_test(NAME regression.${name} COMMAND ${name}_replay ${regressions})
+    set_tests_properties(regression.${name} PROPERTIES LABELS regression TIMEOUT 300)
+  endif()
+
+  if(LUAHAMMER_FUZZING)
+    add_executable(${name}_fuzzer ${source})
+    target_link_libraries(${name}_fuzzer PRIVATE luahammer_fuzz_common)
+    target_link_options(${name}_fuzzer PRIVATE -fsanitize=fuzzer)
+    luahammer_target_warnings(${name}_fuzzer)
+    configure_file(${CMAKE_CURRENT_SOURCE_DIR}/${name}.dict ${CMAKE_CURRENT_BINARY_DIR}/${name}.dict COPYONLY)
+    configure_file(${CMAKE_CURRENT_SOURCE_DIR}/${name}.options ${CMAKE_CURRENT_BINARY_DIR}/${name}.options COPYONLY)
+    set(scratch ${CMAKE_CURRENT_BINARY_DIR}/smoke-corpus/${name})
+    file(MAKE_DIRECTORY ${scratch})
+    if(EXISTS ${seeds})
+      add_test(NAME fuzz_smoke.${name}.libfuzzer
+               COMMAND ${name}_fuzzer -runs=${ARG_SMOKE_RUNS} -seed=1 -dict=${CMAKE_CURRENT_SOURCE_DIR}/${name}.dict
+                       ${scratch} ${seeds})
+      set_tests_properties(fuzz_smoke.${name}.libfuzzer PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
+    endif()
+  endif()
+endfunction()

@@ -65,6 +65,14 @@ const char* const kSnippets[] = {
     "return coroutine.running()",
 };
 constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
+const char* const kSnippetNames[] = {
+    "echo_args", "probe_methods", "userdata_in_table", "vararg_count", "host_stored_function",
+    "coroutine_wrap_yield", "async_in_plain_resume", "async_sum", "error_table", "close_probe",
+    "gc_creates_userdata", "resurrection", "host_yield", "unpack_300", "long_concat", "pcall_wrapper",
+    "host_fail_table", "fragile_constructor", "retry_loop_fresh_coroutines", "probe_stored_function",
+    "nested_wrap_async", "running_coroutine",
+};
+static_assert(sizeof(kSnippetNames) / sizeof(kSnippetNames[0]) == kSnippetCount);
 
 std::vector<OpCode> all_ops() {
   std::vector<OpCode> ops;
@@ -73,6 +81,8 @@ std::vector<OpCode> all_ops() {
 }
 
 }  // namespace
+
+const char* snippet_name(std::uint32_t n) noexcept { return kSnippetNames[n % kSnippetCount]; }
 
 const char* op_name(OpCode code) noexcept {
   const auto i = static_cast<std::size_t>(code);
@@ -85,6 +95,12 @@ OpProgram OpProgram::decode(const std::uint8_t* bytes, std::size_t size, const P
   const std::vector<OpCode> menu = options.menu.empty() ? all_ops() : options.menu;
   const auto states = static_cast<std::uint8_t>(std::max<std::size_t>(1, options.max_states) - 1);
   program.gc = GcPlan::decode(data);
+  if (options.leading_hook_plan) {
+    Op op;
+    op.code = OpCode::SetHookPlan;
+    op.hook = HookPlan::decode(data);
+    program.ops.push_back(std::move(op));
+  }
   // Ops that create what other ops act on are drawn more often (one op in three).
   std::vector<OpCode> creators;
   for (OpCode code : {OpCode::CreateTable, OpCode::CreateString, OpCode::CreateHostFunction, OpCode::LoadSnippet,
@@ -131,7 +147,9 @@ std::string OpProgram::explain() const {
                   op.n);
     out += head;
     switch (op.code) {
-      case OpCode::LoadSnippet: out += "  -- " + std::string(kSnippets[op.n % kSnippetCount]); break;
+      case OpCode::LoadSnippet:
+        out += "  -- " + std::string(kSnippetNames[op.n % kSnippetCount]) + ": " + kSnippets[op.n % kSnippetCount];
+        break;
       case OpCode::SetHookPlan: out += "  -- " + op.hook.describe(); break;
       case OpCode::SetFailPlan: out += "  -- " + op.fail.describe(); break;
       case OpCode::CreateState: out += (op.b & 1) ? "  -- thread-safe" : ""; break;

@@ -31,6 +31,7 @@ enum class OpCode : std::uint8_t {
   Count
 };
 const char* op_name(OpCode code) noexcept;
+const char* snippet_name(std::uint32_t n) noexcept;  // what LoadSnippet with operand n loads
 
 struct Op {
   OpCode code = OpCode::CreateState;
@@ -49,6 +50,7 @@ struct ProgramOptions {
   bool thread_safe_states = true;   // CreateState may ask for a thread-safe state
   // The ops this program draws from; empty: all of them. Targets concentrate here.
   std::vector<OpCode> menu;
+  bool leading_hook_plan = false;   // op 1 sets a hook plan decoded from the input
   GeneratorOptions generator{12, 2, 4, true};
 };
 

@@ -136,3 +136,27 @@ TEST(Coroutines, CoroutineWrapAndResumeStillBehaveAsInLua) {
 
 }  // namespace
 }  // namespace cxxlua
+
+namespace cxxlua {
+namespace {
+
+// Found by the op-program VM: a coroutine that dies leaves no free stack slot
+// (ci->top == top), so inspecting its error object there (an error box is a userdata
+// with a metatable) pushed past the stack and tripped Lua's API check.
+TEST(Coroutines, ErrorFromAHostFunctionKillingACoroutineIsReadSafely) {
+  State state;
+  state.globals().set("boom", state.create_function([]() -> int { throw std::runtime_error("from host"); }));
+  Thread co = state.create_thread(state.load("local a, b, c = 1, 2, 3 return boom()"));
+  try {
+    (void)co.resume();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Callback);
+    EXPECT_EQ(e.message(), "from host");
+  }
+  co.close();
+  EXPECT_EQ(co.status(), ThreadStatus::Finished);
+}
+
+}  // namespace
+}  // namespace cxxlua

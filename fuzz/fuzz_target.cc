@@ -1,0 +1,15 @@
+#include "fuzz/fuzz_target.hpp"
+
+namespace luahammer::fuzz {
+
+int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size) {
+  const OpProgram program = OpProgram::decode(data, size, spec.program);
+  (void)run_program(program, spec.run);
+  return 0;
+}
+
+std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size) {
+  return OpProgram::decode(data, size, spec.program).explain();
+}
+
+}  // namespace luahammer::fuzz

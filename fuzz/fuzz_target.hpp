@@ -1,0 +1,45 @@
+// What every fuzz target shares: an op-program target is a spec (which ops, which
+// budgets) plus two lines. Each target defines LLVMFuzzerTestOneInput (and nothing else
+// libFuzzer-specific), so AFL++ and the OSS-Fuzz engines link it too, and
+// luahammer_fuzz_explain for the replay binary's --explain.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/op_vm.hpp"
+#include "harness/oracles.hpp"
+
+namespace luahammer::fuzz {
+
+struct TargetSpec {
+  ProgramOptions program;
+  RunOptions run;
+};
+
+// The spec of each op-program target (target_specs.cc), shared with make_seeds.
+TargetSpec spec_for(const std::string& name);
+const std::vector<std::string>& op_target_names();
+
+int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size);
+std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size);
+
+}  // namespace luahammer::fuzz
+
+// Text for --explain: what the input decodes to.
+std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
+
+#define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                                 \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                         \
+    luahammer::install_terminate_handler();                                                    \
+    return 0;                                                                                  \
+  }                                                                                            \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {         \
+    static const luahammer::fuzz::TargetSpec spec = spec_function();                           \
+    return luahammer::fuzz::run_op_target(spec, data, size);                                   \
+  }                                                                                            \
+  std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {             \
+    return luahammer::fuzz::explain_op_target(spec_function(), data, size);                    \
+  }

@@ -1,0 +1,75 @@
+// Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
+// LLVMFuzzerTestOneInput over files and folders of inputs.
+// usage: <target>_replay [--explain] PATH…
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv);
+std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
+
+namespace {
+
+bool collect(const std::string& path, std::vector<std::string>& files) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) return false;
+  if (S_ISDIR(info.st_mode)) {
+    DIR* dir = opendir(path.c_str());
+    if (dir == nullptr) return false;
+    std::vector<std::string> names;
+    while (dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+    }
+    closedir(dir);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      if (!collect(path + "/" + name, files)) return false;
+    }
+  } else {
+    files.push_back(path);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool explain = false;
+  std::vector<std::string> files;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--explain") {
+      explain = true;
+    } else if (arg == "-h" || arg == "--help") {
+      std::printf("usage: %s [--explain] PATH...\n  replays each input file (folders recursively)\n", argv[0]);
+      return 0;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "replay: unknown option '%s' (see --help)\n", arg.c_str());
+      return 2;
+    } else if (!collect(arg, files)) {
+      std::fprintf(stderr, "replay: cannot read '%s'\n", arg.c_str());
+      return 2;
+    }
+  }
+  LLVMFuzzerInitialize(&argc, &argv);
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (explain) {
+      std::printf("== %s (%zu bytes)\n%s", file.c_str(), bytes.size(),
+                  luahammer_fuzz_explain(bytes.data(), bytes.size()).c_str());
+      std::fflush(stdout);
+    }
+    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+  }
+  std::printf("replayed %zu input(s): no finding\n", files.size());
+  return 0;
+}
