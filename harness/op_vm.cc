@@ -63,6 +63,15 @@ const char* const kSnippets[] = {
     "local w = coroutine.wrap(function() local inner = coroutine.wrap(function() return host.fetch(3) end) "
     "return inner() end) return w()",
     "return coroutine.running()",
+    // A reference taken inside a coroutine outlives it (sol2 #890).
+    "local co = coroutine.wrap(function() return host.store(function() return 1 end) end) "
+    "local slot = co() co = nil collectgarbage() return host.call_stored(slot)",
+    // Self-checking: after hook yields and collections the locals must be intact (mlua #723).
+    "local ok, good = pcall(function() local parts, text = {}, string.rep('a', 10) .. 'b' "
+    "for i = 1, 40 do parts[#parts + 1] = text .. i end return #parts == 40 and parts[40] == text .. 40 end) "
+    "host.check(ok and good or not ok and host.expected_error(good), 'live registers lost: ' .. tostring(good))",
+    // Closing the running coroutine from a host handle is a clean error (mlua #416).
+    "local co = coroutine.wrap(function() return pcall(host.close, coroutine.running()) end) return co()",
 };
 constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
 const char* const kSnippetNames[] = {
@@ -70,7 +79,8 @@ const char* const kSnippetNames[] = {
     "coroutine_wrap_yield", "async_in_plain_resume", "async_sum", "error_table", "close_probe",
     "gc_creates_userdata", "resurrection", "host_yield", "unpack_300", "long_concat", "pcall_wrapper",
     "host_fail_table", "fragile_constructor", "retry_loop_fresh_coroutines", "probe_stored_function",
-    "nested_wrap_async", "running_coroutine",
+    "nested_wrap_async", "running_coroutine", "store_in_coroutine", "hook_yield_self_check",
+    "close_running_coroutine",
 };
 static_assert(sizeof(kSnippetNames) / sizeof(kSnippetNames[0]) == kSnippetCount);
 
@@ -397,9 +407,15 @@ class Runtime {
       case OpCode::ResumeCoroutine:
         if (const Thread* t = slot_as<Thread>(op.a)) {
           Thread thread = *t;
-          MultiValue results = thread.resume_values(MultiValue{slots_[op.b].value});
-          check_coroutine(thread, "resume_coroutine");
-          if (!results.empty()) slots_[op.b].value = std::move(results.front());
+          // Resume up to n % 8 + 1 times, collecting garbage between resumes when n is odd:
+          // hook yields, a full collection, and the resume that must find the locals intact.
+          for (std::uint32_t i = 0; i <= op.n % 8; ++i) {
+            if (thread.status() != cxxlua::ThreadStatus::Resumable) break;
+            MultiValue results = thread.resume_values(MultiValue{slots_[op.b].value});
+            check_coroutine(thread, "resume_coroutine");
+            if (!results.empty()) slots_[op.b].value = std::move(results.front());
+            if (op.n & 1) handle_of(thread).collect_garbage();
+          }
         }
         return;
       case OpCode::CloseCoroutine:

@@ -113,6 +113,21 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     }
   }));
   api.set("pause", state.create_function([](Value v) { return cxxlua::Yield{MultiValue{v}}; }));
+  // A semantic oracle for self-checking Lua code.
+  api.set("check", state.create_function([](bool ok, std::optional<std::string> what) {
+    if (!ok) violation("semantics", what.value_or("host.check failed"));
+  }));
+  // Errors the chaos plans cause on purpose (hooks, budgets, memory): not corruption.
+  api.set("expected_error", state.create_function([](Value error) {
+    const auto* text = error.get_if<cxxlua::String>();
+    if (text == nullptr) return true;  // an error box or another value: a host error
+    const std::string message = text->to_std_string();
+    for (const char* expected : {"hook plan", "instruction budget", "memory", "closing", "C stack overflow"}) {
+      if (message.find(expected) != std::string::npos) return true;
+    }
+    return false;
+  }));
+  api.set("close", state.create_function([](cxxlua::Thread thread) { thread.close(); }));
   api.set("fetch", state.create_async_function([host](lua_Integer n) -> cxxlua::AsyncPoll {
     auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
     {

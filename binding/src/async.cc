@@ -2,6 +2,7 @@
 
 #include "cxxlua/cxxlua.hpp"
 #include "cxxlua/executor.hpp"
+#include "cxxlua/canary.hpp"
 #include "internal.hpp"
 #include "lua_exception.hpp"
 
@@ -188,7 +189,9 @@ int resume_nested(lua_State* L, lua_State* co, int nargs, bool wrapped) {
   lua_xmove(L, co, nargs);
   int nresults = 0;
   const int status = lua_resume(co, L, nargs, &nresults);
-  if (status == LUA_YIELD && nresults == 1 && is_pending_marker(co, -1)) {
+  // Canary pending_swallowed (mlua #499): the marker comes back to user code as an
+  // ordinary yield value and the nested coroutine is never polled again.
+  if (status == LUA_YIELD && nresults == 1 && is_pending_marker(co, -1) && !CXXLUA_CANARY(pending_swallowed)) {
     lua_pop(co, 1);
     if (!lua_isyieldable(L)) {
       if (wrapped) return luaL_error(L, "async function is pending outside a coroutine");

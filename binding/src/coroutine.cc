@@ -1,4 +1,5 @@
 #include "cxxlua/cxxlua.hpp"
+#include "cxxlua/canary.hpp"
 #include "internal.hpp"
 
 namespace cxxlua {
@@ -65,6 +66,8 @@ MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue
     }
     // Pop exactly the values handed over: after a hook yield there are none, and the
     // values below them are the suspended function's live registers (mlua #723).
+    // Canary hook_yield_truncates: reset the suspended coroutine's top to zero instead.
+    if (CXXLUA_CANARY(hook_yield_truncates) && status == LUA_YIELD && nresults == 0) lua_settop(co, 0);
     if (!lua_checkstack(L, nresults + 1)) {
       lua_pop(co, nresults);
       throw Error(ErrorKind::StackOverflow, "no room for the coroutine's results");
@@ -111,7 +114,8 @@ void Thread::close() const {
   lua_State* co = raw_thread();
   Entry entry(*core_, "Thread::close");
   lua_State* L = entry.L();
-  if (co == L || (lua_status(co) == LUA_OK && has_active_frames(co))) {
+  // Canary resume_running (mlua #416): the running coroutine is reset from a host handle.
+  if (!CXXLUA_CANARY(resume_running) && (co == L || (lua_status(co) == LUA_OK && has_active_frames(co)))) {
     throw Error(ErrorKind::Coroutine, "cannot close a running coroutine");
   }
   const bool died_with_error = lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD;

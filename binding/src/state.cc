@@ -7,6 +7,7 @@
 #include <new>
 
 #include "cxxlua/cxxlua.hpp"
+#include "cxxlua/canary.hpp"
 #include "internal.hpp"
 #include "lua_exception.hpp"
 
@@ -67,6 +68,7 @@ void ignore_warning(void*, const char*, int) {}
 }  // namespace
 
 void StateCore::open(lua_State* L) noexcept {
+  canary_last_main_ = L;
   *static_cast<StateCore**>(lua_getextraspace(L)) = this;
   lua_atpanic(L, &panic_handler);
   lua_setwarnf(L, &ignore_warning, nullptr);
@@ -111,6 +113,10 @@ bool StateCore::must_defer_release() const noexcept {
 
 int StateCore::take_reference(lua_State* L) {
   const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (CXXLUA_CANARY(coroutine_state_ref)) {
+    std::lock_guard<std::mutex> guard(deferred_mutex_);
+    canary_reference_threads_[ref] = L;
+  }
   live_references_.fetch_add(1);
   if (observer_ != nullptr) observer_->on_take(ref);
   return ref;
@@ -128,11 +134,36 @@ bool unref_now(lua_State* L, int ref) noexcept {
 }  // namespace
 
 void StateCore::release_reference(int ref) noexcept {
+  // Canary unref_after_close (BUGS.md S3, sol2 #1431): the drop of a reference that
+  // outlived its state unrefs through the lua_State it remembers, freed by lua_close.
+  if (CXXLUA_CANARY(unref_after_close) && closed() && canary_last_main_ != nullptr) {
+    luaL_unref(canary_last_main_, LUA_REGISTRYINDEX, ref);
+    return;
+  }
+  // Canary gc_drop_touches_state (BUGS.md S3, mlua #423): a drop from a finalizer run by
+  // close enters the state being destroyed instead of doing nothing; the entry refuses
+  // and the error escapes a noexcept destructor.
+  if (CXXLUA_CANARY(gc_drop_touches_state) && closing_.load()) {
+    Entry entry(*this, "Reference::drop");
+  }
   if (ref == LUA_NOREF || ref == LUA_REFNIL || closed()) return;
+  // Canary unref_in_gc_deadlock (mlua 949906f): a drop inside __gc takes a non-reentrant
+  // lock that the entry running the collection already holds.
+  if (CXXLUA_CANARY(unref_in_gc_deadlock) && thread_safe_ && finalizer_depth > 0) {
+    std::lock_guard<std::mutex> self_deadlock(canary_entry_mutex_);
+  }
   // The ledger hears of the release while the lock is still held: once it is dropped,
   // another thread may be handed the same slot.
   auto release_now = [this, ref]() noexcept {
-    if (!unref_now(current(), ref)) return false;
+    lua_State* L = current();
+    // Canary coroutine_state_ref (sol2 #890, LuaBridge #58, mlua #479): the reference
+    // is released through the thread it was taken on, which may be a collected coroutine.
+    if (CXXLUA_CANARY(coroutine_state_ref)) {
+      std::lock_guard<std::mutex> guard(deferred_mutex_);
+      auto it = canary_reference_threads_.find(ref);
+      if (it != canary_reference_threads_.end()) L = it->second;
+    }
+    if (!unref_now(L, ref)) return false;
     live_references_.fetch_sub(1);
     released_references_.fetch_add(1);
     if (observer_ != nullptr) observer_->on_release(ref);
@@ -181,7 +212,17 @@ void StateCore::drain_deferred_releases() noexcept {
 // ---------------------------------------------------------------------------------------
 // Entry
 
+void Entry::lock_entry(std::unique_lock<std::recursive_mutex>& lock) {
+  // Canary unlocked_entry (BUGS.md S2, mlua #431): a thread-safe state's entry that does
+  // not serialize on the state lock.
+  if (CXXLUA_CANARY(unlocked_entry)) return;
+  lock.lock();
+}
+
 lua_State* Entry::begin(StateCore& core, const char* where) {
+  if (core.closing_.load()) {
+    throw Error(ErrorKind::StateClosed, std::string(where) + ": the state is closing");
+  }
   lua_State* L = core.current();
   if (L == nullptr) {
     throw Error(ErrorKind::StateClosed, std::string(where) + ": the state is closed");
@@ -192,9 +233,13 @@ lua_State* Entry::begin(StateCore& core, const char* where) {
 Entry::Entry(StateCore& core, const char* where, int delta)
     : core_(core),
       lock_(core.lock_, std::defer_lock),
-      L_(((core.thread_safe() ? lock_.lock() : core.check_thread(where)), begin(core, where))),
+      L_(((core.thread_safe() ? lock_entry(lock_) : core.check_thread(where)), begin(core, where))),
       guard_(L_, where, StackPolicy::Checking, delta) {
   core_.entries_.fetch_add(1);
+  if (CXXLUA_CANARY(unref_in_gc_deadlock) && core_.thread_safe() && core_.entries_.load() == 1) {
+    core_.canary_entry_mutex_.lock();
+    canary_holds_entry_mutex_ = true;
+  }
   if (!lua_checkstack(L_, 8)) {
     core_.entries_.fetch_sub(1);
     guard_.dismiss();
@@ -203,7 +248,10 @@ Entry::Entry(StateCore& core, const char* where, int delta)
   core_.drain_deferred_releases();
 }
 
-Entry::~Entry() { core_.entries_.fetch_sub(1); }
+Entry::~Entry() {
+  if (canary_holds_entry_mutex_) core_.canary_entry_mutex_.unlock();
+  core_.entries_.fetch_sub(1);
+}
 
 // ---------------------------------------------------------------------------------------
 // Protected calls
@@ -471,13 +519,18 @@ int call_host_function(lua_State* L, bool& yield) {
     MultiValue args = detail::pop_values(*core, L, argc);
     MultiValue results = box->callback()(handle, args);
     const int count = static_cast<int>(results.size());
-    detail::ensure_stack(L, count);
+    // Canary missing_checkstack (sol2 #696): results pushed past the guaranteed slots
+    // without lua_checkstack.
+    if (!CXXLUA_CANARY(missing_checkstack)) detail::ensure_stack(L, count);
     for (const Value& value : results) detail::push_value(L, *core, value);
     yield = std::exchange(core->yield_requested, false);
     return count;
   }
   CXXLUA_LET_LUA_ERRORS_PASS
   catch (...) {
+    // Canary longjmp_skips_dtor (sol2 #592): the Lua error is raised from inside the
+    // handler, jumping over the live exception object.
+    if (CXXLUA_CANARY(longjmp_skips_dtor)) luaL_error(L, "callback failed");
     failure = std::current_exception();
   }
   core->yield_requested = false;

@@ -1,6 +1,7 @@
 #include "cxxlua/userdata.hpp"
 
 #include "cxxlua/cxxlua.hpp"
+#include "cxxlua/canary.hpp"
 #include "internal.hpp"
 
 namespace cxxlua {
@@ -12,9 +13,17 @@ const char kUserDataMarker = 0;
 
 int userdata_gc(lua_State* L) {
   auto* header = static_cast<UserDataHeader*>(lua_touserdata(L, 1));
-  if (header == nullptr || header->status != UserDataStatus::Constructed) return 0;
+  if (header == nullptr) return 0;
+  // Canary destroy_unconstructed (LuaBridge #209): __gc destroys an object whose
+  // constructor threw.
+  if (CXXLUA_CANARY(destroy_unconstructed) && header->status == UserDataStatus::Empty) {
+    header->status = UserDataStatus::Constructed;
+  }
+  if (header->status != UserDataStatus::Constructed) return 0;
   internal::FinalizerScope scope(StateCore::of(L));
-  header->status = UserDataStatus::Destructed;
+  // Canary resurrected_userdata (rlua #19): the object is destroyed but not marked, so a
+  // userdata resurrected by another finalizer is used after destruction.
+  if (!CXXLUA_CANARY(resurrected_userdata)) header->status = UserDataStatus::Destructed;
   header->destroy(header);
   return 0;
 }
@@ -79,11 +88,10 @@ bool type_registered(lua_State* L, const void* key) noexcept {
   return registered;
 }
 
-void register_userdata_type(StateCore& core, lua_State* L, const void* key, UserDataSpec& spec) {
-  (void)core;
-  if (type_registered(L, key)) {
-    throw Error(ErrorKind::Runtime, "userdata type '" + spec.name + "' is already registered");
-  }
+namespace {
+
+// Builds the type's metatable and stores it in the registry (one protected call).
+void register_protected(lua_State* L, const void* key, UserDataSpec& spec) {
   detail::protect(L, 0, 0, [&](lua_State* state) {
     lua_createtable(state, 0, 8);
     const int metatable = lua_gettop(state);
@@ -124,6 +132,28 @@ void register_userdata_type(StateCore& core, lua_State* L, const void* key, User
   });
 }
 
+}  // namespace
+
+void register_userdata_type(StateCore& core, lua_State* L, const void* key, UserDataSpec& spec) {
+  (void)core;
+  if (type_registered(L, key)) {
+    throw Error(ErrorKind::Runtime, "userdata type '" + spec.name + "' is already registered");
+  }
+  // Canary guard_error_path (BUGS.md S1, mlua #477): a guard sized for the success path,
+  // expecting the new metatable left on top (+1); a hook raising inside the protected
+  // call leaves nothing, and the guard finds one value fewer than it expected.
+  if (CXXLUA_CANARY(guard_error_path)) {
+    {
+      StackGuard guard(L, "register_type", StackPolicy::Checking, 1);
+      register_protected(L, key, spec);
+      lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    }
+    lua_pop(L, 1);
+    return;
+  }
+  register_protected(L, key, spec);
+}
+
 void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std::size_t size,
                             void (*destroy)(UserDataHeader*) noexcept, int& ref) {
   void* block = nullptr;
@@ -136,6 +166,15 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
       header->status = UserDataStatus::Empty;
       header->borrows = 0;
       if (lua_rawgetp(state, LUA_REGISTRYINDEX, key) == LUA_TNIL) luaL_error(state, "userdata type not registered");
+      // Canary finalize_missed (piccolo #45): an object created while the collector runs
+      // finalizers is never registered for finalization.
+      if (CXXLUA_CANARY(finalizer_skipped)) {
+        lua_pop(state, 1);
+        lua_createtable(state, 0, 0);  // the real metatable comes later (canary_set_metatable_late)
+      } else if (CXXLUA_CANARY(finalize_missed) && lua_gc(state, LUA_GCISRUNNING) < 0) {
+        lua_pop(state, 1);
+        lua_createtable(state, 0, 0);
+      }
       lua_setmetatable(state, -2);
       taken = core.take_reference(state);
       block = header;
@@ -164,6 +203,16 @@ UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const vo
     throw Error(ErrorKind::Conversion, "userdata is of another type");
   }
   return header;
+}
+
+void canary_set_metatable_late(StateCore& core, lua_State* L, int ref, const void* key) {
+  (void)core;
+  detail::protect(L, 0, 0, [&](lua_State* state) {
+    lua_rawgeti(state, LUA_REGISTRYINDEX, ref);
+    lua_rawgetp(state, LUA_REGISTRYINDEX, key);
+    lua_setmetatable(state, -2);
+    return 0;
+  });
 }
 
 void begin_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) {
@@ -198,7 +247,8 @@ void AnyUserData::destroy() const {
   UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, nullptr);
   if (header->status != UserDataStatus::Constructed) return;  // idempotent
   if (header->borrows != 0) throw Error(ErrorKind::Borrow, "cannot destroy a borrowed userdata");
-  header->status = UserDataStatus::Destructed;
+  // Canary double_destroy (sol2 #1009, #227): destroyed now and again by __gc.
+  if (!CXXLUA_CANARY(double_destroy)) header->status = UserDataStatus::Destructed;
   header->destroy(header);
 }
 

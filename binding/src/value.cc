@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cxxlua/cxxlua.hpp"
+#include "cxxlua/canary.hpp"
 #include "internal.hpp"
 
 namespace cxxlua {
@@ -45,6 +46,12 @@ Reference::Reference(Reference&& other) noexcept
 Reference& Reference::operator=(Reference&& other) noexcept {
   if (this != &other) {
     reset();
+    // Canary ref_leak: the moved-from handle keeps its slot, so it is released twice.
+    if (CXXLUA_CANARY(ref_leak)) {
+      core_ = other.core_;
+      ref_ = other.ref_;
+      return *this;
+    }
     core_ = std::move(other.core_);
     ref_ = std::exchange(other.ref_, LUA_NOREF);
   }
@@ -249,7 +256,8 @@ lua_Integer Table::raw_len() const {
   Entry entry(*core_, "Table::raw_len");
   push(entry.L(), core_.get());
   const auto length = static_cast<lua_Integer>(lua_rawlen(entry.L(), -1));
-  lua_pop(entry.L(), 1);
+  // Canary stack_leak (sol2 #12, #717): one value left on the stack per call.
+  if (!CXXLUA_CANARY(stack_leak)) lua_pop(entry.L(), 1);
   return length;
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <vector>
 
+#include "cxxlua/canary.hpp"
 #include "cxxlua/convert.hpp"
 #include "cxxlua/error.hpp"
 #include "cxxlua/executor.hpp"
@@ -266,6 +267,15 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
   }
   AnyUserData userdata(core_, ref);
   auto* typed = static_cast<UserDataBlock<T>*>(block);
+  // Canary finalizer_skipped (mlua 4e92ea3, rlua 37165a8): the object goes in before the
+  // userdata has its __gc metatable, so a failure while setting it leaks the object.
+  if (CXXLUA_CANARY(finalizer_skipped)) {
+    new (typed->storage) T(std::forward<Args>(args)...);
+    typed->header.status = UserDataStatus::Constructed;
+    Entry entry(*core_, "create_userdata");
+    detail::canary_set_metatable_late(*core_, entry.L(), ref, &TypeKey<T>::key);
+    return userdata;
+  }
   // Constructed only now that the userdata is complete; if this throws, status stays
   // Empty and __gc leaves the storage alone.
   new (typed->storage) T(std::forward<Args>(args)...);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -130,6 +131,10 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::mutex deferred_mutex_;
   std::vector<int> deferred_releases_;
   std::atomic<bool> has_deferred_{false};
+  // Canary bookkeeping (canary.hpp); unused unless a canary is switched on.
+  lua_State* canary_last_main_ = nullptr;
+  std::mutex canary_entry_mutex_;
+  std::map<int, lua_State*> canary_reference_threads_;
   friend class Entry;
 };
 
@@ -145,9 +150,11 @@ class Entry {
 
  private:
   static lua_State* begin(StateCore& core, const char* where);
+  static void lock_entry(std::unique_lock<std::recursive_mutex>& lock);
   StateCore& core_;
   std::unique_lock<std::recursive_mutex> lock_;
   lua_State* L_;
+  bool canary_holds_entry_mutex_ = false;
   StackGuard guard_;
 };
 

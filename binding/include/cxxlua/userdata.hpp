@@ -110,6 +110,7 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
 // Conversion naming the expected type otherwise.
 UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const void* key);
 void begin_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow);
+void canary_set_metatable_late(StateCore& core, lua_State* L, int ref, const void* key);
 void end_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) noexcept;
 }  // namespace detail
 
