@@ -165,7 +165,9 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
       header->destroy = destroy;
       header->status = UserDataStatus::Empty;
       header->borrows = 0;
-      if (lua_rawgetp(state, LUA_REGISTRYINDEX, key) == LUA_TNIL) luaL_error(state, "userdata type not registered");
+      if (lua_rawgetp(state, LUA_REGISTRYINDEX, key) == LUA_TNIL && !CXXLUA_CANARY(finalizer_skipped)) {
+        luaL_error(state, "userdata type not registered");
+      }
       // Canary finalize_missed (piccolo #45): an object created while the collector runs
       // finalizers is never registered for finalization.
       if (CXXLUA_CANARY(finalizer_skipped)) {

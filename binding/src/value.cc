@@ -15,6 +15,16 @@ Reference::Reference(std::shared_ptr<StateCore> core, int ref) noexcept : core_(
 
 Reference::Reference(const Reference& other) : core_(other.core_) {
   if (core_ == nullptr || other.ref_ == LUA_NOREF || core_->closed()) return;  // dead stays dead
+  try {
+    copy_from(other);
+  } catch (const Error& error) {
+    // The state closed between the check and the entry (another thread closed it): the
+    // copy is as dead as the original.
+    if (error.kind() != ErrorKind::StateClosed) throw;
+  }
+}
+
+void Reference::copy_from(const Reference& other) {
   Entry entry(*core_, "Reference::copy");
   lua_State* L = entry.L();
   int ref = LUA_NOREF;

@@ -204,6 +204,7 @@ Driver retry_finalization() {
             run_workers(options, progress, [&](int, std::mt19937_64& rng, int id) {
               for (std::uint64_t i = 0; progress.keep_going(options, i); ++i) {
                 VmState vm = make_vm_state(false, kMemoryCap, kInstructionBudget);
+                {
                 Function script = vm.state->load(R"(
                   setmetatable({}, {__gc = function()
                     local made = host.make(1)
@@ -229,6 +230,7 @@ Driver retry_finalization() {
                   }
                   (void)vm.state->gc_step(static_cast<int>(rng() % 64));
                   progress.operations.fetch_add(1);
+                }
                 }
                 close_and_check(vm, "the retry loop");
                 progress.iterations.fetch_add(1);
@@ -258,6 +260,7 @@ Driver async_pending() {
                     return std::nullopt;
                   };
                 }));
+                {
                 Function body = vm.state->load(R"(
                   local total = 0
                   for i = 1, 4 do
@@ -287,6 +290,7 @@ Driver async_pending() {
                   progress.clean_errors.fetch_add(1);
                 }
                 progress.operations.fetch_add(8);
+                }
                 close_and_check(vm, "the async calls");
                 progress.iterations.fetch_add(1);
               }

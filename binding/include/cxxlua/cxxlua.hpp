@@ -257,7 +257,10 @@ void StateHandle::register_type(std::string name, Describe&& describe) const {
 template <class T, class... Args>
 AnyUserData StateHandle::create_userdata(Args&&... args) const {
   static_assert(alignof(T) <= 8, "cxxlua: Lua aligns userdata to 8 bytes");
-  if (!is_registered<T>()) register_type<T>(UserDataTraits<T>::name(), &UserDataTraits<T>::describe);
+  const bool first_use = !is_registered<T>();
+  if (first_use && !CXXLUA_CANARY(finalizer_skipped)) {
+    register_type<T>(UserDataTraits<T>::name(), &UserDataTraits<T>::describe);
+  }
   int ref = LUA_NOREF;
   void* block = nullptr;
   {
@@ -272,6 +275,8 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
   if (CXXLUA_CANARY(finalizer_skipped)) {
     new (typed->storage) T(std::forward<Args>(args)...);
     typed->header.status = UserDataStatus::Constructed;
+    // The metatable is built (allocating) only now: a failure here leaks the object.
+    if (first_use) register_type<T>(UserDataTraits<T>::name(), &UserDataTraits<T>::describe);
     Entry entry(*core_, "create_userdata");
     detail::canary_set_metatable_late(*core_, entry.L(), ref, &TypeKey<T>::key);
     return userdata;

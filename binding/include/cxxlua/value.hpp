@@ -51,6 +51,9 @@ class Reference {
  protected:
   std::shared_ptr<StateCore> core_;
   int ref_ = LUA_NOREF;
+
+ private:
+  void copy_from(const Reference& other);
 };
 
 class String : public Reference {
