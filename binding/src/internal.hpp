@@ -36,6 +36,16 @@ struct CurrentThreadScope {
   lua_State* saved;
 };
 
+// The lua_State of the host function running on this thread (for the longjmp canary).
+extern thread_local lua_State* callback_state;
+struct CallbackStateScope {
+  explicit CallbackStateScope(lua_State* L) noexcept : saved(callback_state) { callback_state = L; }
+  ~CallbackStateScope() { callback_state = saved; }
+  CallbackStateScope(const CallbackStateScope&) = delete;
+  CallbackStateScope& operator=(const CallbackStateScope&) = delete;
+  lua_State* saved;
+};
+
 // Host function errors: describe the C++ exception into core->raising, then raise it as
 // an error box from a frame that owns nothing.
 constexpr int kRaisePending = -1;

@@ -451,6 +451,7 @@ MultiValue pop_values(StateCore& core, lua_State* L, int count) {
 namespace internal {
 
 const char kErrorBoxKey = 0;
+thread_local lua_State* callback_state = nullptr;
 const char kHostFunctionKey = 0;
 
 FinalizerScope::FinalizerScope(StateCore* c) noexcept : core(c) { ++core->finalizer_depth; }
@@ -512,6 +513,7 @@ int call_host_function(lua_State* L, bool& yield) {
   core->yield_requested = false;
   try {
     CurrentThreadScope current(core, L);
+    CallbackStateScope callback(L);
     StateHandle handle(core->shared_from_this());
     const int argc = lua_gettop(L);
     detail::ensure_stack(L, argc + 3);
@@ -528,9 +530,6 @@ int call_host_function(lua_State* L, bool& yield) {
   }
   CXXLUA_LET_LUA_ERRORS_PASS
   catch (...) {
-    // Canary longjmp_skips_dtor (sol2 #592): the Lua error is raised from inside the
-    // handler, jumping over the live exception object.
-    if (CXXLUA_CANARY(longjmp_skips_dtor)) luaL_error(L, "callback failed");
     failure = std::current_exception();
   }
   core->yield_requested = false;

@@ -149,6 +149,13 @@ std::string number_to_string(const Value& value) {
 }
 
 void throw_conversion(const Value& value, const char* expected, int argument, const char* function) {
+  // Canary longjmp_skips_dtor (sol2 #592): an argument conversion raises the Lua error
+  // itself, jumping over every C++ frame of the call (the converted arguments, the
+  // argument list) without running their destructors.
+  if (CXXLUA_CANARY(longjmp_skips_dtor) && internal::callback_state != nullptr) {
+    luaL_error(internal::callback_state, "bad argument #%d (%s expected, got %s)", argument, expected,
+               value.type_name());
+  }
   throw Error::conversion(expected, value.type_name(), argument, function);
 }
 

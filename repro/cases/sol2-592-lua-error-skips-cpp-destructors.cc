@@ -18,14 +18,22 @@ TEST(Sol2_592, LuaErrorSkipsCppDestructors) {
     const std::string local = "a heap string long enough to need an allocation: " + text;
     throw std::runtime_error(local);
   }));
+  state.globals().set("three", state.create_function([](std::string a, std::string b, lua_Integer c) {
+    return static_cast<lua_Integer>(a.size() + b.size()) + c;
+  }));
   cxxlua::MultiValue r = state.exec(R"(
     local failures = 0
-    for i = 1, 1000 do if not pcall(raise, string.rep("x", 64)) then failures = failures + 1 end end
+    local long = string.rep("x", 64)
+    for i = 1, 1000 do
+      if not pcall(raise, long) then failures = failures + 1 end
+      if not pcall(three, long .. i, long, "not an integer") then failures = failures + 1 end
+    end
     return failures
   )");
-  EXPECT_EQ(cxxlua::from_value<int>(r[0]), 1000);
+  EXPECT_EQ(cxxlua::from_value<int>(r[0]), 2000);
   r.clear();
   state.globals().set("raise", nullptr);
+  state.globals().set("three", nullptr);
   checked.finish("raising host functions");
 }
 

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Proves the harness finds every catalogued bug (../shared/BUGS.md, docs/canaries.md):
+# builds the canary presets once, then for each canary
+#   1. its regression repro case must fail with the canary on (and all pass with it off);
+#   2. the fuzz target or driver that should find it runs from the generic seed corpus
+#      (never the canary's reproducer) with N seeds, each up to the budget; whether and
+#      when it was found and the first report line are recorded;
+#   3. canaries.json and canaries.md are written to the output folder.
+# Exit status: 0 when every canary was found by its case and by at least one run;
+# 1 otherwise; 2 on a usage or setup error.
+# usage: ci/canaries.sh [--budget SECONDS] [--runs N] [--out DIR] [--cases-only] [names…]
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+budget=300; runs=5; out="$root/out/canaries"; cases_only=0; names=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --budget) budget=${2:-}; shift 2 ;;
+    --runs) runs=${2:-}; shift 2 ;;
+    --out) out=${2:-}; shift 2 ;;
+    --cases-only) cases_only=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "canaries.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) names+=("$1"); shift ;;
+  esac
+done
+[[ "$budget" =~ ^[0-9]+$ && "$budget" -gt 0 ]] || { echo "canaries.sh: --budget must be a positive number of seconds" >&2; exit 2; }
+[[ "$runs" =~ ^[0-9]+$ && "$runs" -gt 0 ]] || { echo "canaries.sh: --runs must be a positive number" >&2; exit 2; }
+
+# canary  regression-case-filter  detector (fuzz target, or driver:<name> on the tsan canary build)
+table="guard_error_path        Mlua477.*               hooks
+unlocked_entry          Mlua431.*               driver:shared_state
+gc_drop_touches_state   Mlua423.*               stored_functions
+unref_after_close       Sol2_1431.*             stored_functions
+finalize_missed         Piccolo45.*             finalizers
+pending_swallowed       Mlua499.*               coroutines_async
+missing_checkstack      Sol2_696.*              stack_balance
+stack_leak              Sol2_717.*              stack_balance
+coroutine_state_ref     Sol2_890.*              stored_functions
+ref_leak                CatalogueRefLeak.*      stack_balance
+finalizer_skipped       Mlua4e92ea3.*           finalizers
+resurrected_userdata    Rlua19.*                finalizers
+destroy_unconstructed   LuaBridge209.*          finalizers
+double_destroy          Sol2_1009.*             finalizers
+unref_in_gc_deadlock    Mlua949906f.*           driver:shared_state
+longjmp_skips_dtor      Sol2_592.*              stack_balance
+hook_yield_truncates    Mlua723.*               coroutines_async
+resume_running          Mlua416.*               coroutines_async"
+known=$(echo "$table" | awk '{print $1}')
+if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(echo "$known"); fi
+for n in "${names[@]}"; do
+  echo "$known" | grep -qx "$n" || { echo "canaries.sh: unknown canary '$n' (known: $(echo $known))" >&2; exit 2; }
+done
+
+bash ci/setup.sh >/dev/null 2>&1 || { echo "canaries.sh: setup failed (run ci/setup.sh)" >&2; exit 2; }
+need_tsan=0
+for n in "${names[@]}"; do echo "$table" | awk -v n="$n" '$1 == n {print $3}' | grep -q '^driver:' && need_tsan=1; done
+for p in canary-fuzz $( [ $need_tsan = 1 ] && echo canary-tsan ); do
+  { cmake --preset "$p" >/dev/null && cmake --build --preset "$p" >/dev/null; } ||
+    { echo "canaries.sh: preset $p failed to build" >&2; exit 2; }
+done
+
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_invalid_pointer_pairs=2"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
+cases=build/canary-fuzz/repro/regression_cases
+mkdir -p "$out"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+first_line() { grep -m1 -E '^(luahammer: |cxxlua: |==[0-9]+==ERROR|WARNING: ThreadSanitizer|.*Assertion .* failed|.*runtime error:|.*: Failure$|ERROR: libFuzzer)' "$1" | cut -c1-160; }
+
+# With no canary on, every case passes.
+if ! env -u LUAHAMMER_CANARY "$cases" >"$work/clean.log" 2>&1; then
+  echo "canaries.sh: regression cases fail without any canary: $(first_line "$work/clean.log")" >&2; exit 1
+fi
+
+status=0
+json="["
+md="| canary | detector | case | found | median s | max s | first report line |\n|---|---|---|---:|---:|---:|---|\n"
+for n in "${names[@]}"; do
+  filter=$(echo "$table" | awk -v n="$n" '$1 == n {print $2}')
+  detector=$(echo "$table" | awk -v n="$n" '$1 == n {print $3}')
+  LUAHAMMER_CANARY=$n timeout 120 "$cases" --gtest_filter="$filter" >"$work/$n.case.log" 2>&1
+  if [ $? -ne 0 ]; then case_ok=true; else case_ok=false; status=1; fi
+  found=0; times=(); report=""
+  if [ $cases_only = 0 ]; then
+    for seed in $(seq 1 "$runs"); do
+      log="$work/$n.$seed.log"
+      start=$(date +%s.%N)
+      if [[ "$detector" == driver:* ]]; then
+        LUAHAMMER_CANARY=$n timeout $((budget + 30)) "build/canary-tsan/repro/${detector#driver:}" \
+          --threads 8 --iterations 0 --seconds "$budget" --seed "$seed" --watchdog_ms 10000 >"$log" 2>&1
+        rc=$?
+      else
+        scratch="$work/$n.$seed.corpus"; mkdir -p "$scratch" "$work/$n.$seed.artifacts"
+        LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" -seed="$seed" -max_total_time="$budget" \
+          -timeout=25 -artifact_prefix="$work/$n.$seed.artifacts/" -dict="fuzz/$detector.dict" \
+          "$scratch" "corpus/$detector" >"$log" 2>&1
+        rc=$?
+      fi
+      elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+      if [ $rc -ne 0 ]; then
+        found=$((found + 1)); times+=("$elapsed")
+        [ -n "$report" ] || report=$(first_line "$log")
+      fi
+      echo "canaries: $n seed $seed: $([ $rc -ne 0 ] && printf 'found in %.1f s' "$elapsed" || echo "not found in ${budget} s")" >&2
+    done
+    [ "$found" -gt 0 ] || status=1
+  fi
+  median=""; max=""
+  if [ ${#times[@]} -gt 0 ]; then
+    sorted=($(printf '%s\n' "${times[@]}" | sort -g))
+    median=$(printf '%.1f' "${sorted[$(( (${#sorted[@]} - 1) / 2 ))]}")
+    max=$(printf '%.1f' "${sorted[-1]}")
+  fi
+  [ -n "$report" ] || report=$(first_line "$work/$n.case.log")
+  echo "canaries: $n: case $($case_ok && echo fails as it must || echo PASSED WITH THE CANARY ON), found $found/$runs" >&2
+  report_json=$(printf '%s' "$report" | sed 's/\\/\\\\/g; s/"/\\"/g')
+  json+="$( [ "$json" = "[" ] || echo ,){\"canary\":\"$n\",\"detector\":\"$detector\",\"case_fails\":$case_ok,\"found\":$found,\"runs\":$runs,\"budget_s\":$budget,\"median_s\":${median:-null},\"max_s\":${max:-null},\"first_line\":\"$report_json\"}"
+  md+="| $n | $detector | $($case_ok && echo fails || echo PASSES) | $found/$runs | ${median:--} | ${max:--} | \`$(printf '%s' "$report" | sed 's/|/\\|/g; s/`//g')\` |\n"
+done
+json+="]"
+printf '%s\n' "$json" > "$out/canaries.json.tmp" && mv "$out/canaries.json.tmp" "$out/canaries.json"
+printf "%b" "$md" > "$out/canaries.md.tmp" && mv "$out/canaries.md.tmp" "$out/canaries.md"
+printf "%b" "$md"
+echo "canaries.sh: results in $out/canaries.json and $out/canaries.md" >&2
+exit $status
