@@ -80,7 +80,7 @@ md="| canary | detector | case | found | median s | max s | first report line |\
 for n in "${names[@]}"; do
   filter=$(echo "$table" | awk -v n="$n" '$1 == n {print $2}')
   detector=$(echo "$table" | awk -v n="$n" '$1 == n {print $3}')
-  LUAHAMMER_CANARY=$n timeout 120 "$cases" --gtest_filter="$filter" >"$work/$n.case.log" 2>&1
+  ( LUAHAMMER_CANARY=$n timeout 120 "$cases" --gtest_filter="$filter" >"$work/$n.case.log" 2>&1 ) 2>/dev/null
   if [ $? -ne 0 ]; then case_ok=true; else case_ok=false; status=1; fi
   found=0; times=(); report=""
   if [ $cases_only = 0 ]; then
@@ -88,14 +88,14 @@ for n in "${names[@]}"; do
       log="$work/$n.$seed.log"
       start=$(date +%s.%N)
       if [[ "$detector" == driver:* ]]; then
-        LUAHAMMER_CANARY=$n timeout $((budget + 30)) "build/canary-tsan/repro/${detector#driver:}" \
-          --threads 8 --iterations 0 --seconds "$budget" --seed "$seed" --watchdog_ms 10000 >"$log" 2>&1
+        ( LUAHAMMER_CANARY=$n timeout $((budget + 30)) "build/canary-tsan/repro/${detector#driver:}" \
+          --threads 8 --iterations 0 --seconds "$budget" --seed "$seed" --watchdog_ms 10000 >"$log" 2>&1 ) 2>/dev/null
         rc=$?
       else
         scratch="$work/$n.$seed.corpus"; mkdir -p "$scratch" "$work/$n.$seed.artifacts"
-        LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" -seed="$seed" -max_total_time="$budget" \
+        ( LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" -seed="$seed" -max_total_time="$budget" \
           -timeout=25 -artifact_prefix="$work/$n.$seed.artifacts/" -dict="fuzz/$detector.dict" \
-          "$scratch" "corpus/$detector" >"$log" 2>&1
+          "$scratch" "corpus/$detector" >"$log" 2>&1 ) 2>/dev/null
         rc=$?
       fi
       elapsed=$(echo "$(date +%s.%N) - $start" | bc)

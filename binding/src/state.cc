@@ -147,11 +147,6 @@ void StateCore::release_reference(int ref) noexcept {
     Entry entry(*this, "Reference::drop");
   }
   if (ref == LUA_NOREF || ref == LUA_REFNIL || closed()) return;
-  // Canary unref_in_gc_deadlock (mlua 949906f): a drop inside __gc takes a non-reentrant
-  // lock that the entry running the collection already holds.
-  if (CXXLUA_CANARY(unref_in_gc_deadlock) && thread_safe_ && finalizer_depth > 0) {
-    std::lock_guard<std::mutex> self_deadlock(canary_entry_mutex_);
-  }
   // The ledger hears of the release while the lock is still held: once it is dropped,
   // another thread may be handed the same slot.
   auto release_now = [this, ref]() noexcept {
@@ -171,6 +166,11 @@ void StateCore::release_reference(int ref) noexcept {
   };
   if (thread_safe_) {
     std::unique_lock<std::recursive_mutex> guard(lock_, std::try_to_lock);
+    // Canary unref_in_gc_deadlock (mlua 949906f): a drop inside __gc takes a non-reentrant
+    // lock that the entry running the collection already holds.
+    if (CXXLUA_CANARY(unref_in_gc_deadlock) && guard.owns_lock() && finalizer_depth > 0) {
+      std::lock_guard<std::mutex> self_deadlock(canary_entry_mutex_);
+    }
     if (guard.owns_lock() && !closed() && !must_defer_release() && release_now()) return;
   } else if (std::this_thread::get_id() == owner_ && !must_defer_release() && release_now()) {
     return;
