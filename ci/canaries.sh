@@ -80,7 +80,7 @@ md="| canary | detector | case | found | median s | max s | first report line |\
 for n in "${names[@]}"; do
   filter=$(echo "$table" | awk -v n="$n" '$1 == n {print $2}')
   detector=$(echo "$table" | awk -v n="$n" '$1 == n {print $3}')
-  ( LUAHAMMER_CANARY=$n timeout 120 "$cases" --gtest_filter="$filter" >"$work/$n.case.log" 2>&1 ) 2>/dev/null
+  ( LUAHAMMER_CANARY=$n timeout 120 "$cases" --gtest_filter="$filter" >"$work/$n.case.log" 2>&1; exit $? ) 2>/dev/null
   if [ $? -ne 0 ]; then case_ok=true; else case_ok=false; status=1; fi
   found=0; times=(); report=""
   if [ $cases_only = 0 ]; then
@@ -89,13 +89,13 @@ for n in "${names[@]}"; do
       start=$(date +%s.%N)
       if [[ "$detector" == driver:* ]]; then
         ( LUAHAMMER_CANARY=$n timeout $((budget + 30)) "build/canary-tsan/repro/${detector#driver:}" \
-          --threads 8 --iterations 0 --seconds "$budget" --seed "$seed" --watchdog_ms 10000 >"$log" 2>&1 ) 2>/dev/null
+          --threads 8 --iterations 0 --seconds "$budget" --seed "$seed" --watchdog_ms 10000 >"$log" 2>&1; exit $? ) 2>/dev/null
         rc=$?
       else
         scratch="$work/$n.$seed.corpus"; mkdir -p "$scratch" "$work/$n.$seed.artifacts"
         ( LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" -seed="$seed" -max_total_time="$budget" \
           -timeout=25 -artifact_prefix="$work/$n.$seed.artifacts/" -dict="fuzz/$detector.dict" \
-          "$scratch" "corpus/$detector" >"$log" 2>&1 ) 2>/dev/null
+          "$scratch" "corpus/$detector" >"$log" 2>&1; exit $? ) 2>/dev/null
         rc=$?
       fi
       elapsed=$(echo "$(date +%s.%N) - $start" | bc)
@@ -117,7 +117,9 @@ for n in "${names[@]}"; do
   echo "canaries: $n: case $($case_ok && echo fails as it must || echo PASSED WITH THE CANARY ON), found $found/$runs" >&2
   report_json=$(printf '%s' "$report" | sed 's/\\/\\\\/g; s/"/\\"/g')
   json+="$( [ "$json" = "[" ] || echo ,){\"canary\":\"$n\",\"detector\":\"$detector\",\"case_fails\":$case_ok,\"found\":$found,\"runs\":$runs,\"budget_s\":$budget,\"median_s\":${median:-null},\"max_s\":${max:-null},\"first_line\":\"$report_json\"}"
-  md+="| $n | $detector | $($case_ok && echo fails || echo PASSES) | $found/$runs | ${median:--} | ${max:--} | \`$(printf '%s' "$report" | sed 's/|/\\|/g; s/`//g')\` |\n"
+  report_md=$(printf '%s' "$report" | tr -d '\140' | sed 's/|/\\|/g')
+  tick=$(printf '\140')
+  md+="| $n | $detector | $($case_ok && echo fails || echo PASSES) | $found/$runs | ${median:--} | ${max:--} | ${tick}${report_md}${tick} |\n"
 done
 json+="]"
 printf '%s\n' "$json" > "$out/canaries.json.tmp" && mv "$out/canaries.json.tmp" "$out/canaries.json"

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # The sanitizer CI job: sets the machine up, then configures, builds and tests each preset
-# (asan: every label; tsan: unit, repro, regression) and prints each ctest summary.
+# (asan: every label; tsan: unit, repro, regression) and prints each ctest summary; then
+# the quick canaries: with each catalogued bug switched back in, its regression case must
+# fail (canary-fuzz preset, label canary), and the fastest canaries must be found by
+# their fuzz target from the generic seeds within a small budget (ci/canaries.sh).
 #
-# usage: ci/test.sh [--preset P]…      (default: asan tsan)
+# usage: ci/test.sh [--preset P]… [--no-canaries]   (default: asan tsan, then the canaries)
 #        ci/test.sh --help
 # Exit status: 0 when every preset passed, 1 when a test failed, 2 on a usage or setup error.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-presets=()
+presets=(); canaries=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) [ $# -ge 2 ] || { echo "test.sh: --preset needs a name" >&2; exit 2; }
               presets+=("$2"); shift 2 ;;
     --preset=*) presets+=("${1#--preset=}"); shift ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-canaries) canaries=0; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#presets[@]} -gt 0 ] || presets=(asan tsan)
+if [ ${#presets[@]} -gt 0 ]; then canaries=0; else presets=(asan tsan); fi
+[ $canaries = 1 ] && presets+=(canary-fuzz)
 
 known=$(cmake --list-presets=configure 2>/dev/null | sed -n 's/^  "\([^"]*\)".*/\1/p')
 for p in "${presets[@]}"; do
@@ -47,5 +52,16 @@ for p in "${presets[@]}"; do
   [ "$rc" -eq 0 ] || status=1
   rm -f "$log"
 done
+if [ $canaries = 1 ]; then
+  echo "=== quick canaries: found by their fuzz target from the generic seeds ==="
+  start=$SECONDS
+  if bash ci/canaries.sh --budget 60 --runs 1 --out "$root/out/canaries-quick" \
+       ref_leak double_destroy destroy_unconstructed pending_swallowed unref_after_close; then
+    total_passed=$((total_passed + 1))
+  else
+    total_failed=$((total_failed + 1)); status=1
+  fi
+  echo "=== quick canaries: done ($((SECONDS - start)) s) ==="
+fi
 echo "ci/test.sh: ${total_passed} passed, ${total_failed} failed"
 exit $status

@@ -1,0 +1,92 @@
+// Claim: chaos plans decode deterministically from bytes, describe themselves, and do
+// what they say: a hook plan acts at exactly its event number (raise, yield, collect,
+// replace, remove), a GC plan collects on schedule, a fail plan arms the allocator.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "harness/chaos.hpp"
+
+namespace luahammer {
+namespace {
+
+TEST(ChaosPlans, DecodeDeterministicallyAndDescribe) {
+  std::mt19937_64 rng(9);
+  std::vector<std::uint8_t> bytes(64);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+  FuzzedDataProvider a(bytes.data(), bytes.size());
+  FuzzedDataProvider b(bytes.data(), bytes.size());
+  EXPECT_EQ(HookPlan::decode(a).describe(), HookPlan::decode(b).describe());
+  EXPECT_EQ(GcPlan::decode(a).describe(), GcPlan::decode(b).describe());
+  EXPECT_EQ(FailPlan::decode(a).describe(), FailPlan::decode(b).describe());
+}
+
+TEST(ChaosPlans, HookPlanRaisesAtExactlyItsEvent) {
+  cxxlua::State state;
+  HookPlan plan;
+  plan.triggers.on_calls = true;
+  plan.event_number = 3;
+  plan.action = HookPlan::Action::Raise;
+  state.set_hook(plan.triggers, plan.make_callback());
+  state.exec("calls = 0");
+  try {
+    state.exec("local function f() calls = calls + 1 end f() f() f() f()");
+    FAIL() << "the plan did not raise";
+  } catch (const cxxlua::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hook plan: raise at event 3"), std::string::npos);
+  }
+  state.remove_hook();
+  // Events 1 and 2: the chunk and the first f(); the third call raised before f ran.
+  EXPECT_EQ(state.load("return calls").call_as<int>(), 1);
+}
+
+TEST(ChaosPlans, HookPlanYieldsACoroutineAndRemovesItself) {
+  cxxlua::State state;
+  HookPlan yield;
+  yield.triggers.every_nth_instruction = 5;
+  yield.event_number = 1;
+  yield.repeat_every = 1;
+  yield.action = HookPlan::Action::Yield;
+  cxxlua::Thread co = state.create_thread(state.load("local s = 0 for i = 1, 50 do s = s + i end return s"));
+  co.set_hook(yield.triggers, yield.make_callback());
+  int resumes = 0;
+  cxxlua::MultiValue results;
+  while (co.status() == cxxlua::ThreadStatus::Resumable) {
+    results = co.resume();
+    ++resumes;
+  }
+  EXPECT_GT(resumes, 10);
+  EXPECT_EQ(cxxlua::from_value<int>(results[0]), 1275);
+  co.remove_hook();
+
+  HookPlan remove;
+  remove.triggers.on_calls = true;
+  remove.event_number = 2;
+  remove.action = HookPlan::Action::RemoveHook;
+  state.set_hook(remove.triggers, remove.make_callback());
+  state.exec("local function f() end for i = 1, 5 do f() end");  // the hook removes itself
+  state.exec("local function f() end for i = 1, 5 do f() end");  // and nothing fires any more
+}
+
+TEST(ChaosPlans, GcPlanCollectsOnScheduleAndFailPlanArmsTheAllocator) {
+  cxxlua::State state;
+  GcPlan gc;
+  gc.collect_every = 2;
+  state.exec("junk = {} for i = 1, 2000 do junk[i] = {} end junk = nil");
+  const auto before = state.used_memory();
+  gc.between_ops(state, 1);
+  EXPECT_EQ(state.used_memory(), before) << "op 1: no collection planned";
+  gc.between_ops(state, 2);
+  EXPECT_LT(state.used_memory(), before) << "op 2: a full collection";
+
+  FaultAllocator allocator;
+  FailPlan fail;
+  fail.mode = FaultAllocator::Mode::FailFromNth;
+  fail.n = 1;
+  fail.apply(allocator);
+  EXPECT_EQ(FaultAllocator::allocate(&allocator, nullptr, 0, 16), nullptr);
+  EXPECT_EQ(fail.describe(), "fail every allocation from 1");
+}
+
+}  // namespace
+}  // namespace luahammer
