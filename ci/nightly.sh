@@ -28,7 +28,8 @@ bash ci/setup.sh || { echo "nightly.sh: setup failed" >&2; exit 2; }
 { cmake --preset fuzz >/dev/null && cmake --build --preset fuzz >/dev/null; } ||
   { echo "nightly.sh: the fuzz preset failed to build (cmake --build --preset fuzz)" >&2; exit 2; }
 
-mapfile -t built < <(find build/fuzz -type f -perm -u+x -name '*_fuzzer' -printf '%f\n' | sort)
+# baseline_lua_source exists to be compared with (docs/performance.md), not to be fuzzed.
+mapfile -t built < <(find build/fuzz -type f -perm -u+x -name '*_fuzzer' -printf '%f\n' | grep -v '^baseline_' | sort)
 if [ -n "$targets" ]; then
   IFS=, read -ra wanted <<<"$targets"
   for t in "${wanted[@]}"; do
@@ -48,7 +49,7 @@ for bin in "${built[@]}"; do
   t=${bin%_fuzzer}
   path=$(find build/fuzz -type f -name "$bin" | head -1)
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
-  echo "nightly: $t for ${share}s"
+  echo "nightly: $t for ${share} s"
   "$path" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -max_total_time="$share" -artifact_prefix="$out/crashes/$t/" \
     "$out/corpus/$t" $( [ -d "corpus/$t" ] && echo "corpus/$t" ) >"$out/$t.log" 2>&1
