@@ -28,9 +28,9 @@ void violation(const char* oracle, const std::string& what, const std::string& d
 }
 
 void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
-  lua_State* L = state.raw_state();
-  if (L == nullptr) return;
-  const int top = lua_gettop(L);
+  if (state.is_closed()) return;
+  // Under the lock: another thread may be using a shared state.
+  const int top = state.inspect([&state](lua_State*) { return lua_gettop(state.raw_state()); });
   if (top != 0) {
     violation("stack", std::to_string(top) + " value(s) left on the main thread after " + after);
   }
@@ -39,11 +39,15 @@ void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
 void check_coroutine(const cxxlua::Thread& thread, const char* after) {
   if (!thread.state_alive()) return;
   lua_State* co = thread.raw_thread();
-  lua_Debug ar;
-  if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return;  // suspended or running
-  // At rest a coroutine holds nothing (finished) or exactly its body (not started).
-  const int top = lua_gettop(co);
-  if (top == 0 || (top == 1 && lua_type(co, 1) == LUA_TFUNCTION)) return;
+  // Read under the state's lock: another worker's collection may move this stack.
+  const int top = cxxlua::StateHandle(thread.shared_core()).inspect([co](lua_State*) {
+    lua_Debug ar;
+    if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return -1;  // suspended or running
+    // At rest a coroutine holds nothing (finished) or exactly its body (not started).
+    const int n = lua_gettop(co);
+    return (n == 0 || (n == 1 && lua_type(co, 1) == LUA_TFUNCTION)) ? -1 : n;
+  });
+  if (top < 0) return;
   violation("stack", "finished coroutine holds " + std::to_string(top) + " value(s) after " + after);
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <latch>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -47,7 +48,9 @@ ThreadDriverSummary run_thread_driver(const ThreadDriverOptions& options) {
     program.max_states = 1;
     if (program.menu.empty()) program.menu = shared_state_menu();
   }
-  Watchdog watchdog(options.watchdog);
+  std::unique_ptr<Watchdog> own_watchdog;
+  if (options.external_watchdog == nullptr) own_watchdog = std::make_unique<Watchdog>(options.watchdog);
+  Watchdog& watchdog = options.external_watchdog != nullptr ? *options.external_watchdog : *own_watchdog;
   std::atomic<std::uint64_t> programs{0};
   std::atomic<std::uint64_t> ops{0};
   std::atomic<std::uint64_t> errors{0};
@@ -78,7 +81,7 @@ ThreadDriverSummary run_thread_driver(const ThreadDriverOptions& options) {
   }
   start.arrive_and_wait();
   for (auto& worker : workers) worker.join();
-  watchdog.stop();
+  if (own_watchdog) own_watchdog->stop();
   if (options.shared_state) {
     // The owner checks the shared state's ledgers once every worker is done.
     shared.allocator->disarm();

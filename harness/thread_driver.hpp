@@ -21,6 +21,7 @@ struct ThreadDriverOptions {
   bool shared_state = false;          // every worker on one thread-safe state
   std::chrono::milliseconds watchdog{10000};
   std::size_t program_bytes = 512;
+  class Watchdog* external_watchdog = nullptr;  // report progress here, not to a watchdog of its own
   ProgramOptions program;
   RunOptions run;
 };

@@ -119,6 +119,7 @@ Driver shared_state() {
             threads.seed = static_cast<std::uint64_t>(options.seed);
             threads.shared_state = true;
             threads.watchdog = std::chrono::milliseconds(options.watchdog_ms);
+            threads.external_watchdog = progress.watchdog;  // the driver's watchdog hears every worker
             const ThreadDriverSummary summary = run_thread_driver(threads);
             progress.iterations.fetch_add(summary.programs);
             progress.operations.fetch_add(summary.ops);

@@ -247,6 +247,12 @@ class StateHandle {
   bool is_closed() const noexcept { return core_->closed(); }
   // Escape hatch for tests and the harness: the main lua_State, null once closed.
   lua_State* raw_state() const noexcept { return core_->main(); }
+  // Runs fn(L) inside an entry: the state's lock held, the stack checked on the way out.
+  // For tools that must look at raw Lua state (another thread may be using the state).
+  template <class F> auto inspect(F&& fn) const {
+    Entry entry(*core_, "StateHandle::inspect");
+    return fn(entry.L());
+  }
   const std::shared_ptr<StateCore>& core() const noexcept { return core_; }
 
  protected:
