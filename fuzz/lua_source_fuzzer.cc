@@ -21,20 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const cxxlua::Error&) {
     // syntax and runtime errors are not findings
   }
-  luahammer::check_stack_at_rest(*vm.state, "running the input");
-  vm.allocator->set_byte_limit(0);
-  vm.state->remove_hook();
-  {
-    std::lock_guard<std::mutex> lock(vm.host->mutex);
-    vm.host->stored.clear();
-    vm.host->to_complete.clear();
-  }
-  for (int i = 0; i < 2; ++i) vm.state->collect_garbage();
-  (void)vm.state->create_table();
-  vm.references->check_none_live("running the input");
-  vm.state->close();
-  luahammer::check_memory_returned(*vm.allocator, "close");
-  vm.host->finalizers.check_all_destroyed("close");
+  luahammer::check_and_close(vm, "running the input");
   return 0;
 }
 

@@ -144,6 +144,24 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
 
 }  // namespace
 
+void check_and_close(VmState& vm, const char* what) {
+  vm.allocator->disarm();
+  vm.allocator->set_byte_limit(0);
+  vm.state->remove_hook();
+  {
+    std::lock_guard<std::mutex> lock(vm.host->mutex);
+    vm.host->stored.clear();
+    vm.host->to_complete.clear();
+  }
+  for (int i = 0; i < 3; ++i) vm.state->collect_garbage();
+  (void)vm.state->create_table();
+  check_stack_at_rest(*vm.state, what);
+  vm.references->check_none_live(what);
+  vm.state->close();
+  check_memory_returned(*vm.allocator, what);
+  vm.host->finalizers.check_all_destroyed(what);
+}
+
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
   VmState vm;
   vm.allocator = std::make_unique<FaultAllocator>();

@@ -60,6 +60,10 @@ struct VmState {
 // A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget);
 void register_vm_types(const cxxlua::StateHandle& state);
+// The end of an owned state's life, with every ledger checked: drops what the host holds,
+// collects (finalizers may defer drops; the next entry releases them), checks the stack at
+// rest and that no reference is live, closes, checks memory and finalizers.
+void check_and_close(VmState& vm, const char* what);
 void describe_probe(cxxlua::UserDataBuilder<Probe>& t);
 void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t);
 

@@ -41,24 +41,7 @@ void run_workers(const DriverOptions& options, DriverProgress& progress,
   for (auto& thread : threads) thread.join();
 }
 
-// After an owned VM state's work: drop host-held handles, collect, and check every ledger.
-void close_and_check(VmState& vm, const char* what) {
-  vm.allocator->disarm();
-  vm.allocator->set_byte_limit(0);
-  vm.state->remove_hook();
-  {
-    std::lock_guard<std::mutex> lock(vm.host->mutex);
-    vm.host->stored.clear();
-    vm.host->to_complete.clear();
-  }
-  for (int i = 0; i < 3; ++i) vm.state->collect_garbage();
-  (void)vm.state->create_table();
-  check_stack_at_rest(*vm.state, what);
-  vm.references->check_none_live(what);
-  vm.state->close();
-  check_memory_returned(*vm.allocator, what);
-  vm.host->finalizers.check_all_destroyed(what);
-}
+
 
 }  // namespace
 
@@ -98,7 +81,7 @@ Driver parallel_hooked_states() {
                 } catch (const Error&) {
                   progress.clean_errors.fetch_add(1);
                 }
-                close_and_check(vm, "a hooked state's iteration");
+                check_and_close(vm, "a hooked state's iteration");
                 progress.iterations.fetch_add(1);
               }
             });
@@ -137,7 +120,7 @@ Driver shared_state() {
               });
             }
             for (auto& thread : droppers) thread.join();
-            close_and_check(vm, "drops from foreign threads");
+            check_and_close(vm, "drops from foreign threads");
           }};
 }
 
@@ -233,7 +216,7 @@ Driver retry_finalization() {
                   progress.operations.fetch_add(1);
                 }
                 }
-                close_and_check(vm, "the retry loop");
+                check_and_close(vm, "the retry loop");
                 progress.iterations.fetch_add(1);
               }
             });
@@ -292,7 +275,7 @@ Driver async_pending() {
                 }
                 progress.operations.fetch_add(8);
                 }
-                close_and_check(vm, "the async calls");
+                check_and_close(vm, "the async calls");
                 progress.iterations.fetch_add(1);
               }
             });
