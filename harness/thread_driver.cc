@@ -84,21 +84,7 @@ ThreadDriverSummary run_thread_driver(const ThreadDriverOptions& options) {
   if (own_watchdog) own_watchdog->stop();
   if (options.shared_state) {
     // The owner checks the shared state's ledgers once every worker is done.
-    shared.allocator->disarm();
-    shared.state->remove_hook();
-    for (int i = 0; i < 3; ++i) shared.state->collect_garbage();
-    (void)shared.state->create_table();
-    {
-      std::lock_guard<std::mutex> lock(shared.host->mutex);
-      shared.host->stored.clear();
-      shared.host->to_complete.clear();
-    }
-    shared.state->collect_garbage();
-    (void)shared.state->create_table();
-    shared.references->check_none_live("every worker dropped its handles");
-    shared.state->close();
-    check_memory_returned(*shared.allocator, "close of the shared state");
-    shared.host->finalizers.check_all_destroyed("close of the shared state");
+    check_and_close(shared, "every worker dropped its handles");
   }
   ThreadDriverSummary summary;
   summary.programs = programs.load();

@@ -59,47 +59,24 @@ bool is_pending_marker(lua_State* L, int idx) {
 
 namespace {
 
-struct FactoryBox {
-  bool constructed;
-  alignas(AsyncFactory) unsigned char storage[sizeof(AsyncFactory)];
-  AsyncFactory& factory() { return *std::launder(reinterpret_cast<AsyncFactory*>(storage)); }
-};
-
-struct FutureBox {
-  bool constructed;
-  alignas(AsyncPoll) unsigned char storage[sizeof(AsyncPoll)];
-  AsyncPoll& poll() { return *std::launder(reinterpret_cast<AsyncPoll*>(storage)); }
-};
-
-template <class Box, class Member>
-int destroy_box(lua_State* L) {
-  FinalizerScope scope(StateCore::of(L));
-  auto* box = static_cast<Box*>(lua_touserdata(L, 1));
-  if (box->constructed) {
-    box->constructed = false;
-    std::launder(reinterpret_cast<Member*>(box->storage))->~Member();
-  }
-  return 0;
-}
-
 constexpr int kPending = -2;
 
 // Polls the future in `box` once; pushes its results when ready. C++ objects live here only.
-int poll_future(lua_State* L, FutureBox* box, bool first, int nargs) {
+int poll_future(lua_State* L, Box<AsyncPoll>* box, bool first, int nargs) {
   StateCore* core = StateCore::of(L);
   std::exception_ptr failure;
   try {
     CurrentThreadScope current(core, L);
     StateHandle handle(core->shared_from_this());
     if (first) {
-      auto* factory_box = static_cast<FactoryBox*>(lua_touserdata(L, lua_upvalueindex(1)));
+      auto* factory_box = static_cast<Box<AsyncFactory>*>(lua_touserdata(L, lua_upvalueindex(1)));
       detail::ensure_stack(L, nargs + 3);
       for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
       MultiValue args = detail::pop_values(*core, L, nargs);
-      new (box->storage) AsyncPoll(factory_box->factory()(handle, args));
+      new (box->storage) AsyncPoll(factory_box->get()(handle, args));
       box->constructed = true;
     }
-    std::optional<MultiValue> ready = box->poll()(handle, core->current_waker);
+    std::optional<MultiValue> ready = box->get()(handle, core->current_waker);
     if (!ready) return kPending;
     const int count = static_cast<int>(ready->size());
     detail::ensure_stack(L, count);
@@ -125,7 +102,7 @@ int async_continue(lua_State* L, int status, lua_KContext context) {
 }
 
 int async_step(lua_State* L, int box_index, bool first, int nargs) {
-  auto* box = static_cast<FutureBox*>(lua_touserdata(L, box_index));
+  auto* box = static_cast<Box<AsyncPoll>*>(lua_touserdata(L, box_index));
   const int top = lua_gettop(L);
   const int results = poll_future(L, box, first, nargs);
   if (results == kRaisePending) {
@@ -144,10 +121,7 @@ int async_step(lua_State* L, int box_index, bool first, int nargs) {
 // frame, so it survives suspension and is released with the coroutine.
 int async_entry(lua_State* L) {
   const int nargs = lua_gettop(L);
-  auto* box = static_cast<FutureBox*>(lua_newuserdatauv(L, sizeof(FutureBox), 0));
-  box->constructed = false;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFutureKey);
-  lua_setmetatable(L, -2);
+  (void)push_box<AsyncPoll>(L, &kFutureKey);
   return async_step(L, lua_gettop(L), true, nargs);
 }
 
@@ -256,11 +230,11 @@ int coroutine_wrap(lua_State* L) {
 
 void install_async(lua_State* L, bool has_coroutine_library) {
   lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, (&destroy_box<FactoryBox, AsyncFactory>));
+  lua_pushcfunction(L, &destroy_box<AsyncFactory>);
   lua_setfield(L, -2, "__gc");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kAsyncFunctionKey);
   lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, (&destroy_box<FutureBox, AsyncPoll>));
+  lua_pushcfunction(L, &destroy_box<AsyncPoll>);
   lua_setfield(L, -2, "__gc");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kFutureKey);
   if (!has_coroutine_library) return;
@@ -273,12 +247,7 @@ void install_async(lua_State* L, bool has_coroutine_library) {
 }
 
 void push_async_function(lua_State* L, AsyncFactory& factory) {
-  auto* box = static_cast<FactoryBox*>(lua_newuserdatauv(L, sizeof(FactoryBox), 0));
-  box->constructed = false;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kAsyncFunctionKey);
-  lua_setmetatable(L, -2);
-  new (box->storage) AsyncFactory(std::move(factory));
-  box->constructed = true;
+  push_boxed(L, &kAsyncFunctionKey, factory);
   lua_pushcclosure(L, &async_entry, 1);
 }
 

@@ -1,6 +1,8 @@
 // Pieces shared by the binding's .cc files only.
 #pragma once
 
+#include <new>
+
 #include <luahammer/lua.hpp>
 
 #include "cxxlua/state.hpp"
@@ -25,6 +27,42 @@ struct FinalizerScope {
   StateCore* core;
 };
 void push_host_function(lua_State* L, HostCallback& callback);
+
+// A C++ object owned by a userdata (host callbacks, async factories, futures). The box
+// gets its metatable (__gc = destroy_box<T>) before the object is constructed in it, so a
+// memory error at any step leaks nothing and __gc never destroys what was never built.
+template <class T> struct Box {
+  bool constructed;
+  alignas(T) unsigned char storage[sizeof(T)];
+  T& get() noexcept { return *std::launder(reinterpret_cast<T*>(storage)); }
+};
+
+template <class T> int destroy_box(lua_State* L) {
+  FinalizerScope scope(StateCore::of(L));
+  auto* box = static_cast<Box<T>*>(lua_touserdata(L, 1));
+  if (box->constructed) {
+    box->constructed = false;
+    box->get().~T();
+  }
+  return 0;
+}
+
+// Pushes an empty box with the metatable registered at `key`; may raise (allocation).
+template <class T> Box<T>* push_box(lua_State* L, const void* key) {
+  auto* box = static_cast<Box<T>*>(lua_newuserdatauv(L, sizeof(Box<T>), 0));
+  box->constructed = false;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  lua_setmetatable(L, -2);
+  return box;
+}
+
+// Pushes a box holding `value`, moved in once the box is complete.
+template <class T> Box<T>* push_boxed(lua_State* L, const void* key, T& value) {
+  Box<T>* box = push_box<T>(L, key);
+  new (box->storage) T(std::move(value));
+  box->constructed = true;
+  return box;
+}
 
 // Makes L the thread entries use while a callback, hook or async poll runs on it.
 struct CurrentThreadScope {

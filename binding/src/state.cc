@@ -472,22 +472,6 @@ int error_box_tostring(lua_State* L) {
   return 1;
 }
 
-struct HostFunctionBox {
-  bool constructed;
-  alignas(HostCallback) unsigned char storage[sizeof(HostCallback)];
-  HostCallback& callback() { return *std::launder(reinterpret_cast<HostCallback*>(storage)); }
-};
-
-int host_function_gc(lua_State* L) {
-  FinalizerScope scope(StateCore::of(L));
-  auto* box = static_cast<HostFunctionBox*>(lua_touserdata(L, 1));
-  if (box->constructed) {
-    box->constructed = false;
-    box->callback().~HostCallback();
-  }
-  return 0;
-}
-
 void new_metatable(lua_State* L, const void* key, const char* name, lua_CFunction gc,
                    lua_CFunction tostring) {
   lua_createtable(L, 0, 4);
@@ -508,7 +492,7 @@ void new_metatable(lua_State* L, const void* key, const char* name, lua_CFunctio
 // kRaisePending. Nothing in this frame survives into the lua_error that may follow.
 int call_host_function(lua_State* L, bool& yield) {
   StateCore* core = StateCore::of(L);
-  auto* box = static_cast<HostFunctionBox*>(lua_touserdata(L, lua_upvalueindex(1)));
+  auto* box = static_cast<Box<HostCallback>*>(lua_touserdata(L, lua_upvalueindex(1)));
   std::exception_ptr failure;
   core->yield_requested = false;
   try {
@@ -519,7 +503,7 @@ int call_host_function(lua_State* L, bool& yield) {
     detail::ensure_stack(L, argc + 3);
     for (int i = 1; i <= argc; ++i) lua_pushvalue(L, i);
     MultiValue args = detail::pop_values(*core, L, argc);
-    MultiValue results = box->callback()(handle, args);
+    MultiValue results = box->get()(handle, args);
     const int count = static_cast<int>(results.size());
     // Canary missing_checkstack (sol2 #696): results pushed past the guaranteed slots
     // without lua_checkstack.
@@ -581,18 +565,12 @@ int host_function_entry(lua_State* L) {
 
 void install_metatables(lua_State* L) {
   new_metatable(L, &kErrorBoxKey, "cxxlua.error", &error_box_gc, &error_box_tostring);
-  new_metatable(L, &kHostFunctionKey, "cxxlua.function", &host_function_gc, nullptr);
+  new_metatable(L, &kHostFunctionKey, "cxxlua.function", &destroy_box<HostCallback>, nullptr);
 }
 
-// Called inside a protected call: the callback moves into a userdata whose metatable is
-// complete before it holds anything, so a memory error at any step leaks nothing.
+// Called inside a protected call (Box: nothing leaks whichever step fails).
 void push_host_function(lua_State* L, HostCallback& callback) {
-  auto* box = static_cast<HostFunctionBox*>(lua_newuserdatauv(L, sizeof(HostFunctionBox), 0));
-  box->constructed = false;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kHostFunctionKey);
-  lua_setmetatable(L, -2);
-  new (box->storage) HostCallback(std::move(callback));
-  box->constructed = true;
+  push_boxed(L, &kHostFunctionKey, callback);
   lua_pushcclosure(L, &host_function_entry, 1);
 }
 
