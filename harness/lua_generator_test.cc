@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include "harness/generator_stats.hpp"
 #include "harness/lua_generator.hpp"
-#include "harness/vm_host.hpp"
 
 namespace luahammer {
 namespace {
@@ -33,7 +33,6 @@ TEST(LuaGenerator, SameBytesSameProgram) {
 #endif
 
 TEST(LuaGenerator, ProgramsCompileAndFinishWithinTheirBound) {
-  std::mt19937_64 rng(20261121);
   // A property of the generator, not of threads: TSan runs a sample (it is ~60x slower
   // here, and one unexplained TSan-internal SEGV was seen in CI on the full set).
 #if defined(LUAHAMMER_UNDER_TSAN)
@@ -41,40 +40,12 @@ TEST(LuaGenerator, ProgramsCompileAndFinishWithinTheirBound) {
 #else
   constexpr int kPrograms = 1500;
 #endif
-  int compiled = 0;
-  int runtime_errors = 0;
-  int past_bound = 0;
-  VmState vm = make_vm_state(false, 32 * 1024 * 1024, 2000000);
-  std::string first_failure;
-  for (int i = 0; i < kPrograms; ++i) {
-    const auto bytes = RandomBytes(rng, 64 + rng() % 512);
-    const std::string source = generate_lua_program(bytes.data(), bytes.size());
-    cxxlua::Function chunk;
-    try {
-      chunk = vm.state->load(source, "=generated");
-      ++compiled;
-    } catch (const cxxlua::Error& e) {
-      if (first_failure.empty()) first_failure = std::string(e.what()) + "\n" + source;
-      continue;
-    }
-    *vm.instructions = 0;
-    try {
-      (void)chunk.call();
-    } catch (const cxxlua::Error& e) {
-      if (std::string(e.what()).find("instruction budget exhausted") != std::string::npos) {
-        ++past_bound;
-        if (first_failure.empty()) first_failure = source;
-      } else {
-        ++runtime_errors;
-      }
-    }
-    if (i % 100 == 0) vm.state->collect_garbage();
-  }
-  std::printf("generator: %d programs, %.2f%% compile, %.2f%% raise a runtime error, %d past their bound\n", kPrograms,
-              100.0 * compiled / kPrograms, 100.0 * runtime_errors / std::max(compiled, 1), past_bound);
-  EXPECT_GE(compiled * 100, kPrograms * 99) << first_failure;
-  EXPECT_EQ(past_bound, 0) << first_failure;
-  EXPECT_LT(runtime_errors * 2, compiled) << "most programs raise: the generator is too careless";
+  const GeneratorStats stats = measure_generated_programs(kPrograms, 20261121, 32 * 1024 * 1024, 100);
+  std::printf("generator: %d programs, %.2f%% compile, %.2f%% raise a runtime error, %ld past their bound\n", kPrograms,
+              stats.compile_percent(), stats.runtime_error_percent(), stats.past_bound);
+  EXPECT_GE(stats.compiled * 100, kPrograms * 99) << stats.first_failure;
+  EXPECT_EQ(stats.past_bound, 0) << stats.first_failure;
+  EXPECT_LT(stats.runtime_errors * 2, stats.compiled) << "most programs raise: the generator is too careless";
 }
 
 }  // namespace

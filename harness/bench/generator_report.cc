@@ -3,11 +3,9 @@
 // usage: generator_report [N] [seed]
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 
-#include "harness/lua_generator.hpp"
-#include "harness/vm_host.hpp"
+#include "harness/generator_stats.hpp"
 
 int main(int argc, char** argv) {
   const long count = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 10000;
@@ -16,36 +14,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "generator_report: N must be a positive number, got '%s'\n", argv[1]);
     return 2;
   }
-  std::mt19937_64 rng(seed);
-  long compiled = 0;
-  long runtime_errors = 0;
-  long past_bound = 0;
-  luahammer::VmState vm = luahammer::make_vm_state(false, 64 * 1024 * 1024, 2000000);
-  for (long i = 0; i < count; ++i) {
-    std::vector<std::uint8_t> bytes(64 + rng() % 512);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-    const std::string source = luahammer::generate_lua_program(bytes.data(), bytes.size());
-    cxxlua::Function chunk;
-    try {
-      chunk = vm.state->load(source, "=generated");
-      ++compiled;
-    } catch (const cxxlua::Error&) {
-      continue;
-    }
-    *vm.instructions = 0;
-    try {
-      (void)chunk.call();
-    } catch (const cxxlua::Error& e) {
-      if (std::string(e.what()).find("instruction budget exhausted") != std::string::npos) {
-        ++past_bound;
-      } else {
-        ++runtime_errors;
-      }
-    }
-    if (i % 200 == 0) vm.state->collect_garbage();
-  }
+  const luahammer::GeneratorStats stats = luahammer::measure_generated_programs(count, seed, 64 * 1024 * 1024, 200);
   std::printf("generator: %ld programs (seed %llu): %.2f%% compile, %.2f%% of those raise a runtime error, %ld run past their bound\n",
-              count, seed, 100.0 * static_cast<double>(compiled) / static_cast<double>(count),
-              100.0 * static_cast<double>(runtime_errors) / static_cast<double>(compiled ? compiled : 1), past_bound);
-  return compiled * 100 >= count * 99 && past_bound == 0 ? 0 : 1;
+              count, seed, stats.compile_percent(), stats.runtime_error_percent(), stats.past_bound);
+  return stats.compiled * 100 >= count * 99 && stats.past_bound == 0 ? 0 : 1;
 }
