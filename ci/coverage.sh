@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Line coverage of the binding core and the harness, from replaying fuzz corpora through
+# the coverage preset's replay binaries (clang source-based coverage, llvm-cov).
+#
+# usage: ci/coverage.sh [--out DIR] [--targets a,b] [--no-build] [CORPUS_ROOT...]
+#   Replays, for every fuzz target T: corpus/T, corpus/regressions/T, and CORPUS_ROOT/T for
+#   each CORPUS_ROOT given (for example the nightly's out/nightly/corpus).
+#   Writes DIR/html/index.html, DIR/report.txt (per file) and DIR/coverage.json (totals),
+#   and prints one line per area. DIR defaults to out/coverage.
+# Exit status: 0 done, 1 a replay reported a finding (coverage still written), 2 usage/setup.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+out="$root/out/coverage"; targets=""; build=1; roots=()
+need() { [ $# -ge 2 ] || { echo "coverage.sh: $1 needs a value (see --help)" >&2; exit 2; }; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) need "$@"; out=$2; shift 2 ;;
+    --targets) need "$@"; targets=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "coverage.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) [ -d "$1" ] || { echo "coverage.sh: corpus root '$1' is not a directory" >&2; exit 2; }
+       roots+=("$(cd "$1" && pwd)"); shift ;;
+  esac
+done
+mkdir -p "$out" || { echo "coverage.sh: cannot create '$out'" >&2; exit 2; }
+out=$(cd "$out" && pwd)
+cd "$root"
+
+if [ "$build" = 1 ]; then
+  { cmake --preset coverage >"$out/build.log" 2>&1 && cmake --build --preset coverage >>"$out/build.log" 2>&1; } ||
+    { echo "coverage.sh: the coverage preset failed to build (see $out/build.log)" >&2; exit 2; }
+fi
+bin=build/coverage/fuzz
+[ -d "$bin" ] || { echo "coverage.sh: $bin does not exist; build the coverage preset first" >&2; exit 2; }
+
+mapfile -t all < <(find "$bin" -maxdepth 1 -type f -perm -u+x -name '*_replay' -printf '%f\n' |
+                   sed 's/_replay$//' | grep -v '^baseline_' | sort)
+if [ -n "$targets" ]; then
+  IFS=, read -ra wanted <<<"$targets"
+  for t in "${wanted[@]}"; do
+    printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "coverage.sh: no replay binary for target '$t'" >&2; exit 2; }
+  done
+  all=("${wanted[@]}")
+fi
+
+rm -rf "$out/profiles" "$out/html"; mkdir -p "$out/profiles"
+status=0; objects=()
+for t in "${all[@]}"; do
+  dirs=()
+  for d in "corpus/$t" "corpus/regressions/$t" "${roots[@]/%//$t}"; do
+    [ -d "$d" ] && dirs+=("$d")
+  done
+  objects+=(-object "$bin/${t}_replay")
+  [ ${#dirs[@]} -gt 0 ] || { echo "coverage: $t: no corpus to replay"; continue; }
+  files=$(find "${dirs[@]}" -type f | wc -l)
+  if ! LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$bin/${t}_replay" "${dirs[@]}" >"$out/$t.log" 2>&1; then
+    echo "coverage: $t: the replay stopped on a finding (see $out/$t.log); its coverage is partial"
+    status=1
+  fi
+  echo "coverage: $t: replayed $files input(s)"
+done
+profiles=("$out"/profiles/*.profraw)
+[ -e "${profiles[0]}" ] || { echo "coverage.sh: no profile was written" >&2; exit 2; }
+llvm-profdata merge -sparse "${profiles[@]}" -o "$out/merged.profdata" ||
+  { echo "coverage.sh: llvm-profdata merge failed" >&2; exit 2; }
+
+# Our code only: not Lua, not the system headers, not the tests.
+ignore='third_party/|/usr/|_test\.cc$|/tests/'
+first=("${objects[1]}"); rest=("${objects[@]:2}")
+llvm-cov show "${first[@]}" "${rest[@]}" -instr-profile="$out/merged.profdata" -format=html \
+  -output-dir="$out/html" -ignore-filename-regex="$ignore" -show-line-counts-or-regions >/dev/null 2>"$out/llvm-cov.log" ||
+  { echo "coverage.sh: llvm-cov show failed" >&2; exit 2; }
+llvm-cov report "${first[@]}" "${rest[@]}" -instr-profile="$out/merged.profdata" \
+  -ignore-filename-regex="$ignore" >"$out/report.txt" 2>>"$out/llvm-cov.log"
+llvm-cov export "${first[@]}" "${rest[@]}" -instr-profile="$out/merged.profdata" -summary-only \
+  -ignore-filename-regex="$ignore" >"$out/export.json" 2>>"$out/llvm-cov.log"
+python3 - "$out/export.json" "$out/coverage.json" "$root" <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+root = sys.argv[3].rstrip('/') + '/'
+areas = {}
+for f in data['data'][0]['files']:
+    name = f['filename'][len(root):] if f['filename'].startswith(root) else f['filename']
+    area = 'binding core' if name.startswith('binding/') else name.split('/')[0]
+    lines = f['summary']['lines']
+    a = areas.setdefault(area, [0, 0])
+    a[0] += lines['covered']; a[1] += lines['count']
+result = {k: {'lines_covered': v[0], 'lines': v[1], 'percent': round(100.0 * v[0] / v[1], 2) if v[1] else 0.0}
+          for k, v in sorted(areas.items())}
+json.dump(result, open(sys.argv[2] + '.tmp', 'w'), indent=2)
+import os; os.replace(sys.argv[2] + '.tmp', sys.argv[2])
+for k, v in result.items():
+    print(f"coverage: {k}: {v['percent']:.2f}% of lines ({v['lines_covered']}/{v['lines']})")
+EOF
+echo "coverage: html report in $out/html/index.html"
+exit $status

@@ -1,0 +1,173 @@
+"""Tests of ci/nightly.py's own logic: signatures, finding storage, reports, arguments.
+The fuzzing itself is exercised by the canary runs (docs/canaries.md, README)."""
+
+import json
+import os
+import stat
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nightly  # noqa: E402
+
+ROOT = nightly.ROOT
+
+
+def report(first_line, *frames):
+    lines = ["INFO: Seed: 1", f"==4242=={first_line}"]
+    lines += [f"    #{i} 0x{0x1000 + i:x} in {f} {ROOT}/{p}:{10 + i}:3" for i, (f, p) in enumerate(frames)]
+    return "\n".join(lines) + "\n"
+
+
+GUARD = ("cxxlua::StackGuard::~StackGuard()", "binding/include/cxxlua/stack_guard.hpp")
+REGISTER = ("cxxlua::detail::register_userdata_type(cxxlua::StateCore&, lua_State*)", "binding/src/userdata.cc")
+
+
+def register_type(arg):
+    return (f"void cxxlua::StateHandle::register_type<luahammer::{arg}>(std::string) const",
+            "binding/include/cxxlua/cxxlua.hpp")
+
+
+class Signatures(unittest.TestCase):
+    def test_template_arguments_and_numbers_do_not_split_a_bug(self):
+        a = nightly.signature(report("cxxlua: stack imbalance in register_type: 1 value too many popped",
+                                     GUARD, REGISTER, register_type("Probe")))
+        b = nightly.signature(report("cxxlua: stack imbalance in register_type: 2 value too many popped",
+                                     GUARD, REGISTER, register_type("Fragile")))
+        self.assertEqual(a[0], b[0])
+        self.assertTrue(a[0].startswith("cxxlua-stack-imbalance-in-register-type"))
+        self.assertEqual(a[2], ["cxxlua::detail::register_userdata_type", "void cxxlua::StateHandle::register_type"])
+
+    def test_different_first_lines_or_frames_are_different_bugs(self):
+        base = nightly.signature(report("luahammer: references: 1 registry slot(s) still live", REGISTER))
+        other_line = nightly.signature(report("luahammer: finalizers: Probe #1 destroyed twice", REGISTER))
+        other_frame = nightly.signature(report("luahammer: references: 1 registry slot(s) still live",
+                                               ("cxxlua::Reference::drop()", "binding/src/value.cc")))
+        self.assertNotEqual(base[0], other_line[0])
+        self.assertNotEqual(base[0], other_frame[0])
+
+    def test_sanitizer_reports_lose_addresses_and_pids(self):
+        a = nightly.signature(report("ERROR: AddressSanitizer: heap-use-after-free on address 0x602000 at pc 0x55 bp 0x7f",
+                                     REGISTER))
+        b = nightly.signature(report("ERROR: AddressSanitizer: heap-use-after-free on address 0x603abc at pc 0x66 bp 0x7e",
+                                     REGISTER))
+        self.assertEqual(a[0], b[0])
+        self.assertIn("addresssanitizer-heap-use-after-free", a[0])
+
+    def test_no_report_line_is_no_signature(self):
+        self.assertIsNone(nightly.signature("INFO: Seed: 1\nDone 1 runs\n")[0])
+
+
+FAKE_FUZZER = textwrap.dedent(f"""\
+    #!/usr/bin/env python3
+    # Stands in for a libFuzzer binary: inputs starting with A or B "crash", others pass.
+    import sys
+    path = [a for a in sys.argv[1:] if not a.startswith('-')][-1]
+    data = open(path, 'rb').read()
+    if data.startswith(b'A'):
+        print('luahammer: stack: 1 value(s) left on the main thread')
+        print('    #0 0x1 in cxxlua::f() {ROOT}/binding/src/a.cc:1:1')
+        sys.exit(1)
+    if data.startswith(b'B'):
+        print('==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1 at pc 0x2')
+        print('    #0 0x1 in cxxlua::g() {ROOT}/binding/src/b.cc:1:1')
+        sys.exit(1)
+    """)
+
+
+class FakeTarget:
+    def __init__(self, tmp):
+        self.name = "fake"
+        self.binary = os.path.join(tmp, "fake_fuzzer")
+        with open(self.binary, "w") as f:
+            f.write(FAKE_FUZZER)
+        os.chmod(self.binary, os.stat(self.binary).st_mode | stat.S_IEXEC)
+        self.replay = os.path.join(tmp, "fake_replay")
+        self.options = {"timeout": "5"}
+        self.artifacts = os.path.join(tmp, "artifacts")
+        self.crashes = os.path.join(tmp, "out", "crashes", "fake")
+        os.makedirs(self.artifacts)
+        os.makedirs(self.crashes)
+
+    def flags(self, *keys):
+        return nightly.Target.flags(self, *keys)
+
+
+class Args:
+    def __init__(self, out):
+        self.out = out
+
+
+class Findings(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.target = FakeTarget(self.tmp)
+        self.args = Args(os.path.join(self.tmp, "out"))
+        self.state = {"id": "test-run"}
+
+    def artifact(self, name, data):
+        with open(os.path.join(self.target.artifacts, name), "wb") as f:
+            f.write(data)
+
+    def test_unique_findings_are_stored_once_and_duplicates_counted(self):
+        self.artifact("crash-1", b"A first")
+        self.artifact("crash-2", b"A second, same bug")
+        self.artifact("crash-3", b"B another bug")
+        new = nightly.process_artifacts(self.target, self.args, self.state)
+        self.assertEqual(len(new), 2)
+        self.assertEqual(os.listdir(self.target.artifacts), [])  # all turned into findings
+        stored = sorted(os.listdir(self.target.crashes))
+        self.assertEqual(len(stored), 2)
+        infos = [json.load(open(os.path.join(self.target.crashes, s, "info.json"))) for s in stored]
+        counts = sorted(i["count"] for i in infos)
+        self.assertEqual(counts, [1, 2])
+        for s, info in zip(stored, infos):
+            self.assertTrue(info["confirmed"])
+            self.assertTrue(os.path.exists(os.path.join(self.target.crashes, s, "input")))
+            self.assertTrue(os.path.exists(os.path.join(self.target.crashes, s, "report.txt")))
+        # A second pass (a rerun) finds nothing new and loses nothing.
+        self.assertEqual(nightly.process_artifacts(self.target, self.args, self.state), [])
+        self.assertEqual(sorted(os.listdir(self.target.crashes)), stored)
+
+    def test_an_input_that_does_not_reproduce_is_kept_aside(self):
+        self.artifact("crash-9", b"passes now")
+        self.assertEqual(nightly.process_artifacts(self.target, self.args, self.state), [])
+        kept = os.path.join(self.target.crashes, "unreproduced")
+        self.assertEqual(sorted(os.listdir(kept)), ["crash-9", "crash-9.report.txt"])
+
+    def test_reports_carry_the_plot_and_the_findings(self):
+        self.artifact("crash-1", b"A first")
+        nightly.process_artifacts(self.target, self.args, self.state)
+        state = {"id": "test-run", "preset": "fuzz", "minutes": 1, "complete": True, "new_findings": ["x"],
+                 "targets": {"fake": {"status": "done", "seconds": 60, "corpus_files": 3, "unique_findings": 1,
+                                      "series": [{"t": 1, "cov": 10, "exec_s": 5},
+                                                 {"t": 60, "cov": 30, "exec_s": 7}]}}}
+        nightly.write_reports(self.args, state)
+        page = open(os.path.join(self.args.out, "report.html")).read()
+        self.assertIn("<polyline", page)
+        self.assertIn("luahammer: stack: 1 value(s) left on the main thread", page)
+        self.assertNotIn("http://", page.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+        summary = json.load(open(os.path.join(self.args.out, "summary.json")))
+        self.assertEqual(len(summary["findings"]), 1)
+
+
+class Arguments(unittest.TestCase):
+    def test_bad_arguments_are_one_clear_error(self):
+        for argv in (["--minutes", "0"], ["--minutes", "x"], ["--jobs", "-1"], ["--bogus"]):
+            with self.assertRaises(nightly.Fatal):
+                nightly.parse(argv)
+
+    def test_a_canary_needs_the_canary_preset(self):
+        os.environ["LUAHAMMER_CANARY"] = "guard_error_path"
+        try:
+            self.assertEqual(nightly.parse([]).preset, "canary-fuzz")
+            with self.assertRaises(nightly.Fatal):
+                nightly.parse(["--preset", "fuzz"])
+        finally:
+            del os.environ["LUAHAMMER_CANARY"]
+
+
+if __name__ == "__main__":
+    unittest.main()
