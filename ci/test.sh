@@ -3,7 +3,8 @@
 # (asan: every label; tsan: unit, repro, regression) and prints each ctest summary; then
 # the quick canaries: with each catalogued bug switched back in, its regression case must
 # fail (canary-fuzz preset, label canary), and the fastest canaries must be found by
-# their fuzz target from the generic seeds within a small budget (ci/canaries.sh).
+# their fuzz target from the generic seeds within a small budget (ci/canaries.sh); then
+# the ClusterFuzzLite/OSS-Fuzz build run locally (ci/ossfuzz-local.sh).
 #
 # usage: ci/test.sh [--preset P]… [--no-canaries]   (default: asan tsan, then the canaries)
 #        ci/test.sh --help
@@ -62,6 +63,14 @@ if [ $canaries = 1 ]; then
     total_failed=$((total_failed + 1)); status=1
   fi
   echo "=== quick canaries: done ($((SECONDS - start)) s) ==="
+  echo "=== OSS-Fuzz layout: .clusterfuzzlite/build.sh with the base builder's environment ==="
+  start=$SECONDS
+  if bash ci/ossfuzz-local.sh; then
+    total_passed=$((total_passed + 1))
+  else
+    total_failed=$((total_failed + 1)); status=1
+  fi
+  echo "=== OSS-Fuzz layout: done ($((SECONDS - start)) s) ==="
 fi
 echo "ci/test.sh: ${total_passed} passed, ${total_failed} failed"
 exit $status
