@@ -81,29 +81,11 @@ if [ -f "$cached" ]; then
   say "ignoring corrupt cached tarball $cached"; rm -f "$cached"
 fi
 
-# Debian's source package. The deb-src entry reuses the URI of the machine's own
-# Debian entry, so a mirror configured here keeps being used.
-debian_uri() {
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
-  } | grep -v -- '-security' | grep -m1 debian || true
-}
+# Debian's source package (its .orig.tar.gz is the upstream tarball).
+. "$root/ci/debian-source.sh"
 from_debian() {
-  command -v apt-get >/dev/null || return 1
-  local work list uri
-  list=/etc/apt/sources.list.d/luahammer-deb-src.sources
-  if ! apt-cache showsrc "lua5.4" 2>/dev/null | grep -q "lua5.4_$version.orig.tar.gz"; then
-    [ "$(id -u)" = 0 ] || return 1
-    uri=$(debian_uri); [ -n "$uri" ] || return 1
-    if [ ! -f "$list" ] || ! grep -q "$suite" "$list"; then
-      printf 'Types: deb-src\nURIs: %s\nSuites: bookworm trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-        "$uri" > "$list"
-    fi
-    apt-get update -qq >/dev/null 2>&1 || return 1
-  fi
-  work=$(mktemp -d)
-  ( cd "$work" && apt-get source --download-only -qq "lua5.4/$suite" >/dev/null 2>&1 ) || { rm -rf "$work"; return 1; }
-  [ -f "$work/lua5.4_$version.orig.tar.gz" ] || { rm -rf "$work"; return 1; }
+  local work; work=$(mktemp -d)
+  debian_orig lua5.4 "$suite" "lua5.4_$version.orig.tar.gz" "$work" || { rm -rf "$work"; return 1; }
   unpack "$work/lua5.4_$version.orig.tar.gz" "Debian source package lua5.4/$suite"
   rm -rf "$work"
 }

@@ -81,3 +81,95 @@ function(luahammer_add_fuzzer name)
     endif()
   endif()
 endfunction()
+
+# luahammer_add_module_fuzzer(<name> DIR <source folder> SOURCES <file>… OPEN <luaopen_x>
+#                             [MODULE <require name>] [INCLUDES <dir>…] [DEFINES <def>…]
+#                             [DICT <hand-written .dict>])
+# Fuzzes a Lua C module luahammer has never seen (harness/module_fuzz.hpp). Compiles the
+# module's SOURCES (relative to DIR) with our Lua and sanitizer flags and adds:
+#  - module_<name>_fuzzer (fuzzing builds) and module_<name>_replay (every build);
+#  - module_<name>_api: prints the discovered API; module_<name>.dict is the DICT file plus
+#    the discovered names, and module_<name>.options beside the binaries;
+#  - ctest: corpus/module_<name>/ (fuzz-smoke) and corpus/regressions/module_<name>/
+#    (regression) replayed.
+# When DIR does not exist the module is skipped with a message saying how to get it.
+function(luahammer_add_module_fuzzer name)
+  cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH" "SOURCES;INCLUDES;DEFINES" ${ARGN})
+  if(NOT ARG_MODULE)
+    set(ARG_MODULE ${name})
+  endif()
+  if(NOT ARG_OPEN OR NOT ARG_SOURCES OR NOT ARG_DIR)
+    message(FATAL_ERROR "luahammer_add_module_fuzzer(${name}): DIR, SOURCES and OPEN are required")
+  endif()
+  if(LUAHAMMER_LUA_AS_CXX)
+    message(STATUS "module fuzzer ${name}: skipped (a C module cannot link against Lua built as C++)")
+    return()
+  endif()
+  if(NOT EXISTS ${ARG_DIR})
+    set(how "")
+    if(ARG_FETCH)
+      set(how "; run `ci/fetch-module.sh ${ARG_FETCH}` and configure again")
+    endif()
+    message(STATUS "module fuzzer ${name}: skipped, no source in ${ARG_DIR}${how}")
+    return()
+  endif()
+  list(TRANSFORM ARG_SOURCES PREPEND ${ARG_DIR}/)
+  set(lib luahammer_module_${name})
+  add_library(${lib} STATIC ${ARG_SOURCES})
+  target_include_directories(${lib} PRIVATE ${ARG_DIR} ${ARG_INCLUDES})
+  target_compile_definitions(${lib} PRIVATE ${ARG_DEFINES})
+  target_link_libraries(${lib} PUBLIC luahammer::lua)
+  target_compile_options(${lib} PRIVATE -w)  # third-party code: its warnings are not ours
+
+  set(main ${PROJECT_SOURCE_DIR}/modules/module_fuzzer.cc)
+  set(defs LUAHAMMER_MODULE_OPEN=${ARG_OPEN} LUAHAMMER_MODULE_NAME="${ARG_MODULE}")
+  set(target module_${name})
+  add_executable(${target}_replay ${main} ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc)
+  add_executable(${target}_api ${main})
+  target_compile_definitions(${target}_api PRIVATE ${defs} LUAHAMMER_MODULE_API_MAIN)
+  target_compile_definitions(${target}_replay PRIVATE ${defs})
+  foreach(exe ${target}_replay ${target}_api)
+    target_link_libraries(${exe} PRIVATE luahammer::harness ${lib})
+    luahammer_target_warnings(${exe})
+  endforeach()
+  if(LUAHAMMER_FUZZING)
+    add_executable(${target}_fuzzer ${main})
+    target_compile_definitions(${target}_fuzzer PRIVATE ${defs})
+    target_link_libraries(${target}_fuzzer PRIVATE luahammer::harness ${lib})
+    luahammer_target_warnings(${target}_fuzzer)
+    if(LUAHAMMER_FUZZING_ENGINE)
+      separate_arguments(_engine UNIX_COMMAND "${LUAHAMMER_FUZZING_ENGINE}")
+      target_link_options(${target}_fuzzer PRIVATE ${_engine})
+    else()
+      target_link_options(${target}_fuzzer PRIVATE -fsanitize=fuzzer)
+    endif()
+    add_dependencies(luahammer_fuzzers ${target}_fuzzer)
+  endif()
+
+  # The dictionary: hand-written entries plus the names the module itself exports.
+  set(dict ${CMAKE_CURRENT_BINARY_DIR}/${target}.dict)
+  if(NOT ARG_DICT)
+    set(ARG_DICT ${PROJECT_SOURCE_DIR}/modules/empty.dict)
+  endif()
+  add_custom_command(OUTPUT ${dict}
+    COMMAND ${target}_api --dict ${ARG_DICT} > ${dict}.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${dict}.tmp ${dict}
+    DEPENDS ${target}_api ${ARG_DICT}
+    COMMENT "Deriving ${target}.dict from the module's API")
+  add_custom_target(${target}_dict ALL DEPENDS ${dict})
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${target}.options
+       "[libfuzzer]\nmax_len = 4096\ntimeout = 25\nrss_limit_mb = 2560\nclose_fd_mask = 1\ndict = ${target}.dict\n")
+
+  add_test(NAME module_api.${name} COMMAND ${target}_api)
+  set_tests_properties(module_api.${name} PROPERTIES LABELS unit)
+  set(seeds ${PROJECT_SOURCE_DIR}/corpus/${target})
+  if(EXISTS ${seeds})
+    add_test(NAME fuzz_smoke.${target}.seeds COMMAND ${target}_replay ${seeds})
+    set_tests_properties(fuzz_smoke.${target}.seeds PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
+  endif()
+  set(regressions ${PROJECT_SOURCE_DIR}/corpus/regressions/${target})
+  if(EXISTS ${regressions})
+    add_test(NAME regression.${target} COMMAND ${target}_replay ${regressions})
+    set_tests_properties(regression.${target} PROPERTIES LABELS regression TIMEOUT 300)
+  endif()
+endfunction()

@@ -1,0 +1,67 @@
+// The fuzz target of a third-party Lua C module: luahammer_add_module_fuzzer compiles
+// this file once per module with LUAHAMMER_MODULE_OPEN (its luaopen_ function) and
+// LUAHAMMER_MODULE_NAME (its `require` name). The work is in harness/module_fuzz.cc.
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "harness/module_fuzz.hpp"
+#include "harness/oracles.hpp"
+
+extern "C" int LUAHAMMER_MODULE_OPEN(lua_State* L);
+
+namespace {
+const luahammer::ModuleSpec kModule{LUAHAMMER_MODULE_NAME, LUAHAMMER_MODULE_OPEN};
+}
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  luahammer::install_terminate_handler();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return luahammer::run_module_input(kModule, data, size);
+}
+
+// --explain: the steps as they run (printed as they go, so a crash shows where it was).
+std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {
+  luahammer::ModuleRunOptions options;
+  options.trace = true;
+  luahammer::run_module_input(kModule, data, size, options);
+  return "(end of the steps)\n";
+}
+
+#ifdef LUAHAMMER_MODULE_API_MAIN
+// module_<name>_api: the discovered API, one name per line; with --dict FILE, a libFuzzer
+// dictionary: FILE's entries, then each discovered name (and its last component).
+int main(int argc, char** argv) {
+  const auto names = luahammer::discover_module_api(kModule);
+  if (argc == 3 && std::strcmp(argv[1], "--dict") == 0) {
+    if (std::FILE* in = std::fopen(argv[2], "r")) {
+      char line[4096];
+      while (std::fgets(line, sizeof line, in) != nullptr) std::fputs(line, stdout);
+      std::fclose(in);
+    } else {
+      std::fprintf(stderr, "module_api: cannot read '%s'\n", argv[2]);
+      return 2;
+    }
+    std::printf("# discovered from the module table\n");
+    std::set<std::string> words;
+    for (const auto& name : names) {
+      const auto cut = name.find_last_of(".:");
+      words.insert(cut == std::string::npos ? name : name.substr(cut + 1));
+    }
+    for (const auto& word : words) std::printf("\"%s\"\n", word.c_str());
+    return 0;
+  }
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: %s [--dict HAND_WRITTEN.dict]\n", argv[0]);
+    return 2;
+  }
+  for (const auto& name : names) std::printf("%s\n", name.c_str());
+  std::printf("%zu function(s)\n", names.size());
+  return names.empty() ? 1 : 0;
+}
+#endif
