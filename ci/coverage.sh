@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Line coverage of the binding core and the harness, from replaying fuzz corpora through
-# the coverage preset's replay binaries (clang source-based coverage, llvm-cov).
+# Line coverage of the binding core, the harness and the fuzzed third-party modules, from
+# replaying fuzz corpora through the coverage preset's replay binaries (llvm-cov).
 #
 # usage: ci/coverage.sh [--out DIR] [--targets a,b] [--no-build] [CORPUS_ROOT...]
 #   Replays, for every fuzz target T: corpus/T, corpus/regressions/T, and CORPUS_ROOT/T for
@@ -35,7 +35,9 @@ fi
 bin=build/coverage/fuzz
 [ -d "$bin" ] || { echo "coverage.sh: $bin does not exist; build the coverage preset first" >&2; exit 2; }
 
-mapfile -t all < <(find "$bin" -maxdepth 1 -type f -perm -u+x -name '*_replay' -printf '%f\n' |
+# Replay binaries: the fuzz targets', and the module fuzzers' (build/coverage/modules).
+replay_of() { if [[ "$1" == module_* ]]; then echo "build/coverage/modules/$1_replay"; else echo "$bin/$1_replay"; fi; }
+mapfile -t all < <(find "$bin" build/coverage/modules -maxdepth 1 -type f -perm -u+x -name '*_replay' -printf '%f\n' 2>/dev/null |
                    sed 's/_replay$//' | grep -v '^baseline_' | sort)
 if [ -n "$targets" ]; then
   IFS=, read -ra wanted <<<"$targets"
@@ -52,10 +54,11 @@ for t in "${all[@]}"; do
   for d in "corpus/$t" "corpus/regressions/$t" "${roots[@]/%//$t}"; do
     [ -d "$d" ] && dirs+=("$d")
   done
-  objects+=(-object "$bin/${t}_replay")
+  replay=$(replay_of "$t")
+  objects+=(-object "$replay")
   [ ${#dirs[@]} -gt 0 ] || { echo "coverage: $t: no corpus to replay"; continue; }
   files=$(find "${dirs[@]}" -type f | wc -l)
-  if ! LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$bin/${t}_replay" "${dirs[@]}" >"$out/$t.log" 2>&1; then
+  if ! LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$replay" "${dirs[@]}" >"$out/$t.log" 2>&1; then
     echo "coverage: $t: the replay stopped on a finding (see $out/$t.log); its coverage is partial"
     status=1
   fi
@@ -66,8 +69,8 @@ profiles=("$out"/profiles/*.profraw)
 llvm-profdata merge -sparse "${profiles[@]}" -o "$out/merged.profdata" ||
   { echo "coverage.sh: llvm-profdata merge failed" >&2; exit 2; }
 
-# Our code only: not Lua, not the system headers, not the tests.
-ignore='third_party/|/usr/|_test\.cc$|/tests/'
+# Our code and the fuzzed modules' code: not Lua, not the system headers, not the tests.
+ignore='third_party/lua-|/usr/|_test\.cc$|/tests/'
 first=("${objects[1]}"); rest=("${objects[@]:2}")
 llvm-cov show "${first[@]}" "${rest[@]}" -instr-profile="$out/merged.profdata" -format=html \
   -output-dir="$out/html" -ignore-filename-regex="$ignore" -show-line-counts-or-regions >/dev/null 2>"$out/llvm-cov.log" ||
@@ -83,7 +86,12 @@ root = sys.argv[3].rstrip('/') + '/'
 areas = {}
 for f in data['data'][0]['files']:
     name = f['filename'][len(root):] if f['filename'].startswith(root) else f['filename']
-    area = 'binding core' if name.startswith('binding/') else name.split('/')[0]
+    if name.startswith('binding/'):
+        area = 'binding core'
+    elif name.startswith('third_party/modules/'):
+        area = 'module ' + name.split('/')[2]
+    else:
+        area = name.split('/')[0]
     lines = f['summary']['lines']
     a = areas.setdefault(area, [0, 0])
     a[0] += lines['covered']; a[1] += lines['count']

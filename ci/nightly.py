@@ -616,7 +616,7 @@ def main(argv):
     write_json(state_path, run_state)
     if not args.no_coverage:
         cmd = ["bash", os.path.join(ROOT, "ci", "coverage.sh"), "--out", os.path.join(args.out, "coverage"),
-               "--targets", ",".join(n for n in names if not n.startswith("module_")),
+               "--targets", ",".join(names),
                os.path.join(args.out, "corpus")]
         if args.no_build:
             cmd.insert(2, "--no-build")

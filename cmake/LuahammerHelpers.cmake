@@ -1,5 +1,8 @@
 # Small helpers so adding a component or a test is one line.
 
+# luahammer's own folder, also when a binding's project includes it with add_subdirectory.
+set(LUAHAMMER_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "luahammer's source folder")
+
 # luahammer_target_warnings(<target>): our warning set (errors when LUAHAMMER_WERROR).
 function(luahammer_target_warnings target)
   target_compile_options(${target} PRIVATE ${LUAHAMMER_WARNING_FLAGS})
@@ -84,17 +87,20 @@ endfunction()
 
 # luahammer_add_module_fuzzer(<name> DIR <source folder> SOURCES <file>… OPEN <luaopen_x>
 #                             [MODULE <require name>] [INCLUDES <dir>…] [DEFINES <def>…]
-#                             [DICT <hand-written .dict>])
+#                             [DICT <hand-written .dict>] [CORPUS_ROOT <folder>])
 # Fuzzes a Lua C module luahammer has never seen (harness/module_fuzz.hpp). Compiles the
 # module's SOURCES (relative to DIR) with our Lua and sanitizer flags and adds:
 #  - module_<name>_fuzzer (fuzzing builds) and module_<name>_replay (every build);
 #  - module_<name>_api: prints the discovered API; module_<name>.dict is the DICT file plus
 #    the discovered names, and module_<name>.options beside the binaries;
-#  - ctest: corpus/module_<name>/ (fuzz-smoke) and corpus/regressions/module_<name>/
-#    (regression) replayed.
+#  - ctest: CORPUS_ROOT/module_<name>/ (fuzz-smoke) and CORPUS_ROOT/regressions/module_<name>/
+#    (regression) replayed; CORPUS_ROOT defaults to luahammer's corpus/.
 # When DIR does not exist the module is skipped with a message saying how to get it.
 function(luahammer_add_module_fuzzer name)
-  cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH" "SOURCES;INCLUDES;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH;CORPUS_ROOT" "SOURCES;INCLUDES;DEFINES" ${ARGN})
+  if(NOT ARG_CORPUS_ROOT)
+    set(ARG_CORPUS_ROOT ${LUAHAMMER_SOURCE_DIR}/corpus)
+  endif()
   if(NOT ARG_MODULE)
     set(ARG_MODULE ${name})
   endif()
@@ -121,10 +127,10 @@ function(luahammer_add_module_fuzzer name)
   target_link_libraries(${lib} PUBLIC luahammer::lua)
   target_compile_options(${lib} PRIVATE -w)  # third-party code: its warnings are not ours
 
-  set(main ${PROJECT_SOURCE_DIR}/modules/module_fuzzer.cc)
+  set(main ${LUAHAMMER_SOURCE_DIR}/modules/module_fuzzer.cc)
   set(defs LUAHAMMER_MODULE_OPEN=${ARG_OPEN} LUAHAMMER_MODULE_NAME="${ARG_MODULE}")
   set(target module_${name})
-  add_executable(${target}_replay ${main} ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc)
+  add_executable(${target}_replay ${main} ${LUAHAMMER_SOURCE_DIR}/fuzz/replay_main.cc)
   add_executable(${target}_api ${main})
   target_compile_definitions(${target}_api PRIVATE ${defs} LUAHAMMER_MODULE_API_MAIN)
   target_compile_definitions(${target}_replay PRIVATE ${defs})
@@ -149,7 +155,7 @@ function(luahammer_add_module_fuzzer name)
   # The dictionary: hand-written entries plus the names the module itself exports.
   set(dict ${CMAKE_CURRENT_BINARY_DIR}/${target}.dict)
   if(NOT ARG_DICT)
-    set(ARG_DICT ${PROJECT_SOURCE_DIR}/modules/empty.dict)
+    set(ARG_DICT ${LUAHAMMER_SOURCE_DIR}/modules/empty.dict)
   endif()
   add_custom_command(OUTPUT ${dict}
     COMMAND ${target}_api --dict ${ARG_DICT} > ${dict}.tmp
@@ -162,12 +168,12 @@ function(luahammer_add_module_fuzzer name)
 
   add_test(NAME module_api.${name} COMMAND ${target}_api)
   set_tests_properties(module_api.${name} PROPERTIES LABELS unit)
-  set(seeds ${PROJECT_SOURCE_DIR}/corpus/${target})
+  set(seeds ${ARG_CORPUS_ROOT}/${target})
   if(EXISTS ${seeds})
     add_test(NAME fuzz_smoke.${target}.seeds COMMAND ${target}_replay ${seeds})
     set_tests_properties(fuzz_smoke.${target}.seeds PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
   endif()
-  set(regressions ${PROJECT_SOURCE_DIR}/corpus/regressions/${target})
+  set(regressions ${ARG_CORPUS_ROOT}/regressions/${target})
   if(EXISTS ${regressions})
     add_test(NAME regression.${target} COMMAND ${target}_replay ${regressions})
     set_tests_properties(regression.${target} PROPERTIES LABELS regression TIMEOUT 300)

@@ -31,7 +31,7 @@ const char* const kOpNames[] = {
     "store_in_userdata", "borrow_userdata", "take_userdata", "destroy_userdata", "create_coroutine",
     "resume_coroutine", "close_coroutine", "start_async", "poll_async", "wake_all", "drop_async",
     "set_hook_plan", "remove_hook", "gc_collect", "gc_step", "gc_mode", "set_fail_plan", "clear_fail_plan",
-    "set_memory_limit",
+    "set_memory_limit", "inspect_table",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<std::size_t>(OpCode::Count));
 
@@ -315,6 +315,40 @@ class Runtime {
             const std::string key = "k" + std::to_string(op.n % 4);
             if (op.code == OpCode::SetField) t->set(key, v); else t->raw_set(key, v);
           }
+        }
+        return;
+      case OpCode::InspectTable:
+        // The table API that reads or reshapes: lengths (with and without __len),
+        // metatables, snapshots, iteration, sequences, the registry, identity, strings.
+        if (const Table* t = slot_as<Table>(op.a)) {
+          Table table = *t;
+          switch (op.n % 9) {
+            case 0: slots_[op.b].value = Value(table.len()); break;
+            case 1: slots_[op.b].value = Value(table.raw_len()); break;
+            case 2: if (auto mt = table.metatable()) slots_[op.b].value = *mt; break;
+            case 3: {
+              const Table* other = slots_[op.b].value.get_if<Table>();
+              table.set_metatable(other != nullptr ? std::optional<Table>(*other) : std::nullopt);
+              break;
+            }
+            case 4: {
+              const auto pairs = table.pairs();
+              if (!pairs.empty()) slots_[op.b].value = pairs[op.n % pairs.size()].second;
+              break;
+            }
+            case 5: table.for_each([&](const Value& key, const Value&) { slots_[op.b].value = key; }); break;
+            case 6: {
+              auto values = table.sequence_values();
+              slots_[op.b].value = values.empty() ? Value() : values.front();
+              break;
+            }
+            case 7: slots_[op.b].value = Value(table.same_object(handle_of(table).registry())); break;
+            case 8:  // the registry itself never reaches a slot: ops could overwrite its reserved keys
+              slots_[op.b].value = Value(handle_of(table).registry().raw_len());
+              break;
+          }
+        } else if (const cxxlua::String* s = slot_as<cxxlua::String>(op.a)) {
+          slots_[op.b].value = Value(static_cast<lua_Integer>(s->size()));
         }
         return;
       case OpCode::GetField:
