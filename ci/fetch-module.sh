@@ -4,7 +4,8 @@
 #
 # usage: ci/fetch-module.sh NAME…       (known: lua-cjson, lua-lpeg; --all for both)
 #
-# Sources, first that works: MODULE_TARBALL=<file> (one NAME only), the cached tarball
+# Sources, first that works: MODULE_TARBALL=<file> (one NAME only; always verified and
+# unpacked, even over a tree already there), the cached tarball
 # in ${LUAHAMMER_CACHE:-~/.cache/luahammer}, Debian's source package (a deb-src entry is
 # added when none exists; needs root).
 set -euo pipefail
@@ -26,7 +27,9 @@ fetch() {
   local name=$1 package suite orig sha top dest stamp file actual tmp from
   read -r package suite orig sha top <<<"$(pin "$name")"
   dest="$root/third_party/modules/$name"; stamp="$dest/.luahammer-sha256"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sha" ]; then say "$name already in third_party/modules/$name"; return 0; fi
+  if [ -z "${MODULE_TARBALL:-}" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sha" ]; then
+    say "$name already in third_party/modules/$name"; return 0
+  fi
   mkdir -p "$root/third_party/modules" "$cache" 2>/dev/null || true
   tmp=$(mktemp -d "$root/third_party/modules/.fetch.XXXXXX")
   if [ -n "${MODULE_TARBALL:-}" ]; then
@@ -58,7 +61,7 @@ fetch() {
 names=()
 for a in "$@"; do
   case "$a" in
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --all) names+=(lua-cjson lua-lpeg) ;;
     *) pin "$a" >/dev/null || { echo "fetch-module: unknown module '$a' (known: lua-cjson, lua-lpeg)" >&2; exit 2; }
        names+=("$a") ;;

@@ -12,6 +12,8 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# ccache hits across clones at different paths (paths under the root are hashed relative).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
 presets=(); canaries=1
 while [ $# -gt 0 ]; do
