@@ -46,7 +46,10 @@ for t in "${targets[@]}"; do
 done
 printf "%b" "$table"
 if [ "$write" = 1 ]; then
+  # Replaces the part of docs/performance.md between the bench-fuzzers markers (or the
+  # whole file when it has none); the sections after it are kept.
   {
+    echo "<!-- bench-fuzzers:begin -->"
     echo "# Fuzz target performance"
     echo
     echo "Each target ran alone for ${seconds} s under the \`fuzz\` preset (libFuzzer + ASan + UBSan, -O1), one"
@@ -57,6 +60,9 @@ if [ "$write" = 1 ]; then
     printf "%b" "$table"
     echo
     echo "Command: \`ci/bench-fuzzers.sh --seconds ${seconds} --write\`"
+    echo "<!-- bench-fuzzers:end -->"
+    [ -f docs/performance.md ] && grep -q 'bench-fuzzers:end' docs/performance.md &&
+      sed '1,/<!-- bench-fuzzers:end -->/d' docs/performance.md
   } > docs/performance.md.tmp && mv docs/performance.md.tmp docs/performance.md
 fi
 exit $status
