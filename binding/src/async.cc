@@ -74,7 +74,7 @@ int poll_future(lua_State* L, Box<AsyncPoll>* box, bool first, int nargs) {
       for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
       MultiValue args = detail::pop_values(*core, L, nargs);
       new (box->storage) AsyncPoll(factory_box->get()(handle, args));
-      box->constructed = true;
+      box_constructed(L, box);
     }
     std::optional<MultiValue> ready = box->get()(handle, core->current_waker);
     if (!ready) return kPending;

@@ -37,14 +37,27 @@ template <class T> struct Box {
   T& get() noexcept { return *std::launder(reinterpret_cast<T*>(storage)); }
 };
 
-template <class T> int destroy_box(lua_State* L) {
-  FinalizerScope scope(StateCore::of(L));
-  auto* box = static_cast<Box<T>*>(lua_touserdata(L, 1));
+template <class T> void destroy_box_object(void* memory) noexcept {
+  auto* box = static_cast<Box<T>*>(memory);
   if (box->constructed) {
     box->constructed = false;
     box->get().~T();
   }
+}
+
+// __gc of a box.
+template <class T> int destroy_box(lua_State* L) {
+  FinalizerScope scope(StateCore::of(L));
+  void* box = lua_touserdata(L, 1);
+  StateCore::of(L)->untrack_object(box);
+  destroy_box_object<T>(box);
   return 0;
+}
+
+// Marks a box's object as built: tracked until destroyed (see StateCore::track_object).
+template <class T> void box_constructed(lua_State* L, Box<T>* box) noexcept {
+  box->constructed = true;
+  StateCore::of(L)->track_object(box, &destroy_box_object<T>);
 }
 
 // Pushes an empty box with the metatable registered at `key`; may raise (allocation).
@@ -60,7 +73,7 @@ template <class T> Box<T>* push_box(lua_State* L, const void* key) {
 template <class T> Box<T>* push_boxed(lua_State* L, const void* key, T& value) {
   Box<T>* box = push_box<T>(L, key);
   new (box->storage) T(std::move(value));
-  box->constructed = true;
+  box_constructed(L, box);
   return box;
 }
 

@@ -30,6 +30,7 @@ void* StateCore::allocate(void* ud, void* ptr, std::size_t osize, std::size_t ns
   const std::size_t old = ptr != nullptr ? osize : 0;
   if (nsize == 0) {
     if (ptr != nullptr) {
+      if (!core->tracked_objects_.empty()) core->destroy_tracked_in(ptr, osize);
       if (core->inner_allocator_ != nullptr) {
         core->inner_allocator_(core->inner_allocator_data_, ptr, osize, 0);
       } else {
@@ -52,6 +53,33 @@ void* StateCore::allocate(void* ud, void* ptr, std::size_t osize, std::size_t ns
     core->used_memory_.fetch_sub(old);
   }
   return block;
+}
+
+void StateCore::track_object(void* object, void (*destroy)(void*) noexcept) noexcept {
+  try {
+    tracked_objects_.emplace(reinterpret_cast<std::uintptr_t>(object), destroy);
+  } catch (...) {
+    // Out of C++ memory: the object is only guarded by its __gc, as before tracking.
+  }
+}
+
+void StateCore::untrack_object(void* object) noexcept {
+  tracked_objects_.erase(reinterpret_cast<std::uintptr_t>(object));
+}
+
+void StateCore::destroy_tracked_in(void* block, std::size_t size) noexcept {
+  const auto begin = reinterpret_cast<std::uintptr_t>(block);
+  auto it = tracked_objects_.lower_bound(begin);
+  while (it != tracked_objects_.end() && it->first < begin + size) {
+    const auto [address, destroy] = *it;
+    it = tracked_objects_.erase(it);
+    ++finalizers_skipped_;
+    internal::FinalizerScope scope(this);  // reference drops are deferred, as in __gc
+    sweeping_ = true;
+    destroy(reinterpret_cast<void*>(address));
+    sweeping_ = false;
+    it = tracked_objects_.lower_bound(begin);
+  }
 }
 
 namespace {
@@ -222,6 +250,9 @@ void Entry::lock_entry(std::unique_lock<std::recursive_mutex>& lock) {
 lua_State* Entry::begin(StateCore& core, const char* where) {
   if (core.closing_.load()) {
     throw Error(ErrorKind::StateClosed, std::string(where) + ": the state is closing");
+  }
+  if (core.sweeping_) {
+    throw Error(ErrorKind::StateClosed, std::string(where) + ": Lua is freeing an object whose finalizer it skipped");
   }
   lua_State* L = core.current();
   if (L == nullptr) {
@@ -459,10 +490,15 @@ FinalizerScope::~FinalizerScope() { --core->finalizer_depth; }
 
 namespace {
 
+using Slot = std::shared_ptr<const Error>;
+
+void destroy_error_slot(void* slot) noexcept { static_cast<Slot*>(slot)->~Slot(); }
+
 int error_box_gc(lua_State* L) {
   FinalizerScope scope(StateCore::of(L));
-  using Slot = std::shared_ptr<const Error>;
-  static_cast<Slot*>(lua_touserdata(L, 1))->~Slot();
+  void* slot = lua_touserdata(L, 1);
+  StateCore::of(L)->untrack_object(slot);
+  destroy_error_slot(slot);
   return 0;
 }
 
@@ -528,12 +564,12 @@ int call_host_function(lua_State* L, bool& yield) {
 // Raises core->raising as an error box. Called with no C++ object alive on the frame.
 int raise_pending(lua_State* L) {
   StateCore* core = StateCore::of(L);
-  using Slot = std::shared_ptr<const Error>;
   void* memory = lua_newuserdatauv(L, sizeof(Slot), 0);
   auto* slot = new (memory) Slot();
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kErrorBoxKey);
   lua_setmetatable(L, -2);
   *slot = std::move(core->raising);
+  core->track_object(slot, &destroy_error_slot);
   return lua_error(L);
 }
 

@@ -19,6 +19,7 @@ int userdata_gc(lua_State* L) {
   if (CXXLUA_CANARY(destroy_unconstructed) && header->status == UserDataStatus::Empty) {
     header->status = UserDataStatus::Constructed;
   }
+  StateCore::of(L)->untrack_object(header);
   if (header->status != UserDataStatus::Constructed) return 0;
   internal::FinalizerScope scope(StateCore::of(L));
   // Canary resurrected_userdata (rlua #19): the object is destroyed but not marked, so a
@@ -242,6 +243,19 @@ void end_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) no
   --core.active_borrows;
 }
 
+void destroy_tracked_userdata(void* memory) noexcept {
+  auto* header = static_cast<UserDataHeader*>(memory);
+  if (header->status != UserDataStatus::Constructed) return;
+  header->status = UserDataStatus::Destructed;
+  header->destroy(header);
+}
+
+void userdata_constructed(StateCore& core, UserDataHeader* header) {
+  header->status = UserDataStatus::Constructed;
+  Entry entry(core, "create_userdata");
+  core.track_object(header, &destroy_tracked_userdata);
+}
+
 }  // namespace detail
 
 void AnyUserData::destroy() const {
@@ -249,6 +263,7 @@ void AnyUserData::destroy() const {
   UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, nullptr);
   if (header->status != UserDataStatus::Constructed) return;  // idempotent
   if (header->borrows != 0) throw Error(ErrorKind::Borrow, "cannot destroy a borrowed userdata");
+  core_->untrack_object(header);
   // Canary double_destroy (sol2 #1009, #227): destroyed now and again by __gc.
   if (!CXXLUA_CANARY(double_destroy)) header->status = UserDataStatus::Destructed;
   header->destroy(header);

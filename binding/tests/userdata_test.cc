@@ -151,6 +151,34 @@ TEST_F(UserData, AllocationFailureAtEveryStepOfCreationLeaksNothing) {
   EXPECT_EQ(Tracked::constructed, Tracked::destroyed);
 }
 
+// Lua calls each __gc through a protected call that may itself need memory (a CallInfo,
+// stack); when that fails Lua only warns, never calls the finalizer again, and frees the
+// block later. luahammer's lua_programs target found the leak this caused (docs/findings.md
+// #6): the object inside must be destroyed when Lua frees the block.
+TEST_F(UserData, ObjectWhoseFinalizerLuaSkippedIsDestroyedWhenLuaFreesIt) {
+  testing::FailingAllocator allocator;
+  std::size_t skipped = 0;
+  for (long long n = 1; n <= 64; ++n) {
+    State state(allocator.options());
+    state.register_type<Tracked>("Tracked", &Describe);
+    // Collecting from the deepest call yet: calling the finalizer needs a new CallInfo.
+    Function collect = state.load("collectgarbage()");
+    { AnyUserData u = state.create_userdata<Tracked>(1); }
+    allocator.arm(n);  // every allocation from the nth on fails
+    try {
+      collect.call();
+    } catch (const Error&) {
+      // the call itself ran out of memory before collecting: a later n gets further
+    }
+    allocator.disarm();
+    state.collect_garbage();
+    skipped += state.finalizers_skipped_by_lua();
+    EXPECT_EQ(Tracked::live, 0) << "failing from allocation " << n;
+  }
+  EXPECT_GT(skipped, 0u) << "no allocation failure made Lua skip a finalizer: the test proves nothing";
+  EXPECT_EQ(Tracked::constructed, Tracked::destroyed);
+}
+
 TEST_F(UserData, BorrowRules) {
   State state;
   state.register_type<Tracked>("Tracked", &Describe);

@@ -284,7 +284,7 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
   // Constructed only now that the userdata is complete; if this throws, status stays
   // Empty and __gc leaves the storage alone.
   new (typed->storage) T(std::forward<Args>(args)...);
-  typed->header.status = UserDataStatus::Constructed;
+  detail::userdata_constructed(*core_, &typed->header);
   return userdata;
 }
 
@@ -336,6 +336,7 @@ T AnyUserData::take() const {
   T* object = reinterpret_cast<UserDataBlock<T>*>(header)->object();
   T out(std::move(*object));
   header->status = UserDataStatus::Destructed;
+  core_->untrack_object(header);
   object->~T();
   return out;
 }

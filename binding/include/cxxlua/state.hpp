@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <map>
@@ -97,6 +98,17 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::size_t memory_limit() const noexcept { return memory_limit_.load(); }
   static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
 
+  // --- C++ objects living in userdata ------------------------------------------------
+  // Lua skips a __gc whose call fails (a memory error while calling it only warns) and
+  // frees the block later all the same. So every C++ object in a userdata is tracked from
+  // construction to destruction (call both with the state lock held); when Lua frees a
+  // block that still holds a tracked object, the allocator destroys it first. Entries are
+  // refused meanwhile (Lua is sweeping): such a destructor must not call into Lua.
+  void track_object(void* object, void (*destroy)(void*) noexcept) noexcept;
+  void untrack_object(void* object) noexcept;
+  std::size_t tracked_objects() const noexcept { return tracked_objects_.size(); }
+  std::size_t finalizers_skipped_by_lua() const noexcept { return finalizers_skipped_; }
+
   // --- bookkeeping used by entries, finalizers and callbacks --------------------------
   bool thread_safe() const noexcept { return thread_safe_; }
   std::recursive_mutex& lock() noexcept { return lock_; }
@@ -128,6 +140,10 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::recursive_mutex lock_;
   std::thread::id owner_;
   std::atomic<int> entries_{0};       // nesting depth of entries on the owning thread
+  std::map<std::uintptr_t, void (*)(void*) noexcept> tracked_objects_;
+  std::size_t finalizers_skipped_ = 0;
+  bool sweeping_ = false;             // the allocator destroys a skipped object
+  void destroy_tracked_in(void* block, std::size_t size) noexcept;
   std::mutex deferred_mutex_;
   std::vector<int> deferred_releases_;
   std::atomic<bool> has_deferred_{false};
@@ -244,6 +260,8 @@ class StateHandle {
   std::size_t used_memory() const noexcept { return core_->used_memory(); }
   void set_memory_limit(std::size_t bytes) const noexcept { core_->set_memory_limit(bytes); }
   long long live_references() const noexcept { return core_->live_references(); }
+  // C++ objects destroyed when Lua freed their userdata after skipping its __gc.
+  std::size_t finalizers_skipped_by_lua() const noexcept { return core_->finalizers_skipped_by_lua(); }
   bool is_closed() const noexcept { return core_->closed(); }
   // Escape hatch for tests and the harness: the main lua_State, null once closed.
   lua_State* raw_state() const noexcept { return core_->main(); }

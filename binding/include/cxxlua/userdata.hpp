@@ -109,6 +109,8 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
 // The block of the userdata at `ref` if it is of type `key` (else null); throws
 // Conversion naming the expected type otherwise.
 UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const void* key);
+// The object is built: marks it and tracks it until destroyed (StateCore::track_object).
+void userdata_constructed(StateCore& core, UserDataHeader* header);
 void begin_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow);
 void canary_set_metatable_late(StateCore& core, lua_State* L, int ref, const void* key);
 void end_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) noexcept;
