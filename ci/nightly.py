@@ -76,7 +76,8 @@ SANITIZER_LINE = re.compile(
     r"|WARNING: ThreadSanitizer: .*|runtime error: .*|Assertion `.*' failed.*)")
 OUR_LINE = re.compile(r"^(luahammer|cxxlua): .*")
 FRAME = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ in (.+?) (/\S+?)(?::(\d+))?(?::\d+)?$")
-OUR_DIRS = ("binding/", "harness/", "fuzz/", "repro/", "modules/")
+# Code under test and ours; a fuzzed module's own frames come first in its reports.
+OUR_DIRS = ("binding/", "harness/", "fuzz/", "repro/", "modules/", "third_party/modules/")
 # Frames that only report a finding: they say nothing about where it happened.
 REPORTING_FILES = ("harness/oracles.cc", "binding/src/stack_guard.cc", "binding/include/cxxlua/stack_guard.hpp")
 
@@ -195,11 +196,11 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
-def run(cmd, timeout, env=None):
+def run(cmd, timeout, env=None, cwd=None):
     """Runs cmd, returns (exit status, combined output); a hang is killed and reported."""
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                           env=env, errors="replace", text=True, preexec_fn=die_with_parent)
+                           env=env, errors="replace", text=True, preexec_fn=die_with_parent, cwd=cwd)
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -230,10 +231,10 @@ def minimize(target, path, scratch):
     return out if os.path.exists(out) and os.path.getsize(out) <= os.path.getsize(path) else path
 
 
-def explain(target, path):
+def explain(target, folder, name):
     if not os.path.exists(target.replay):
         return "(no replay binary)\n"
-    status, output = run([target.replay, "--explain", path], timeout=120, env=sanitizer_env())
+    status, output = run([target.replay, "--explain", name], timeout=120, env=sanitizer_env(), cwd=folder)
     return output
 
 
@@ -280,8 +281,9 @@ def process_artifacts(target, args, run_state):
         if os.path.exists(os.path.join(scratch, "minimized")):
             os.remove(os.path.join(scratch, "minimized"))
         write_atomic(os.path.join(scratch, "report.txt"), report2)
-        write_atomic(os.path.join(scratch, "explain.txt"), explain(target, os.path.join(scratch, "input")))
+        write_atomic(os.path.join(scratch, "explain.txt"), explain(target, scratch, "input"))
         stored = os.path.join(os.path.relpath(final, ROOT) if final.startswith(ROOT + "/") else final, "input")
+        canary = f"LUAHAMMER_CANARY={shlex.quote(os.environ['LUAHAMMER_CANARY'])} " if os.environ.get("LUAHAMMER_CANARY") else ""
         info = {
             "target": target.name, "signature": sig, "first_line": line, "frames": frames,
             "kind": name.split("-", 1)[0], "count": 1, "confirmed": confirmed,
@@ -289,8 +291,8 @@ def process_artifacts(target, args, run_state):
             "original_bytes": os.path.getsize(path),
             "first_seen": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "run": run_state["id"],
-            "reproduce": f"{shlex.quote(os.path.relpath(target.binary, ROOT))} {shlex.quote(stored)}",
-            "explain": f"{shlex.quote(os.path.relpath(target.replay, ROOT))} --explain {shlex.quote(stored)}",
+            "reproduce": f"{canary}{shlex.quote(os.path.relpath(target.binary, ROOT))} {shlex.quote(stored)}",
+            "explain": f"{canary}{shlex.quote(os.path.relpath(target.replay, ROOT))} --explain {shlex.quote(stored)}",
         }
         write_json(os.path.join(scratch, "info.json"), info)
         os.rename(scratch, final)  # the finding appears whole or not at all
