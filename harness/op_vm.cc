@@ -582,6 +582,7 @@ class Runtime {
     vm.state->close();
     check_memory_returned(*vm.allocator, after);
     vm.host->finalizers.check_all_destroyed(after);
+    check_finalizers_called_by_lua(*vm.state, after);
   }
 
   // Keeps a closed state's allocator and ledgers alive until the end: dead handles still

@@ -135,6 +135,16 @@ void FinalizerLedger::check_all_destroyed(const char* after) const {
   if (!what.empty()) violation("finalizers", what);
 }
 
+void check_finalizers_called_by_lua(const cxxlua::StateHandle& state, const char* after) {
+  const std::size_t skipped = state.finalizers_skipped_by_lua();
+  const std::size_t failed = state.finalizer_call_failures();
+  if (skipped > failed) {
+    violation("finalizers", std::to_string(skipped - failed) +
+                                " object(s) freed by Lua without a call of their finalizer (never registered?) after " +
+                                after);
+  }
+}
+
 void check_memory_returned(const FaultAllocator& allocator, const char* after) {
   if (allocator.live_bytes() != 0 || allocator.live_blocks() != 0) {
     violation("memory", std::to_string(allocator.live_bytes()) + " byte(s) in " +

@@ -68,6 +68,11 @@ class FinalizerLedger {
   std::map<std::uint64_t, std::pair<const char*, Life>> objects_;
 };
 
+// Lua freed userdata whose __gc it never called (the binding destroyed their objects as
+// a safety net): legitimate only when Lua reported that many failed __gc calls. More means
+// the binding never registered a finalizer for them (piccolo #45).
+void check_finalizers_called_by_lua(const cxxlua::StateHandle& state, const char* after);
+
 // --- memory ----------------------------------------------------------------------------
 void check_memory_returned(const FaultAllocator& allocator, const char* after);
 

@@ -121,6 +121,50 @@ TEST_F(Oracles, FinalizersQuietOnALifeCycle) {
   ledger.check_all_destroyed("close");
 }
 
+struct Plain {
+  int value = 0;
+};
+void describe_plain(cxxlua::UserDataBuilder<Plain>&) {}
+
+// A userdata whose metatable lost __gc before collection: Lua frees it without a finalizer
+// call and without a warning; the binding's safety net destroys the object, and the
+// oracle says the finalizer was never Lua's to skip.
+TEST_F(Oracles, FinalizersFireOnAnObjectLuaFreedWithoutAFinalizerCall) {
+  EXPECT_DEATH(
+      {
+        cxxlua::State state;
+        state.register_type<Plain>("Plain", &describe_plain);
+        {
+          cxxlua::AnyUserData u = state.create_userdata<Plain>();
+          cxxlua::Table globals = state.globals();
+          globals.set("u", u);
+          state.inspect([](lua_State* L) {
+            lua_getglobal(L, "u");
+            lua_getmetatable(L, -1);
+            lua_pushnil(L);
+            lua_setfield(L, -2, "__gc");  // too late for Lua: it is marked for finalization
+            lua_pop(L, 2);
+            return 0;
+          });
+          globals.set("u", nullptr);
+        }
+        state.collect_garbage();
+        state.collect_garbage();
+        check_finalizers_called_by_lua(state, "close");
+      },
+      "luahammer: finalizers: 1 object\\(s\\) freed by Lua without a call of their finalizer");
+}
+
+TEST_F(Oracles, FinalizersQuietWhenEveryFinalizerRan) {
+  cxxlua::State state;
+  state.register_type<Plain>("Plain", &describe_plain);
+  { cxxlua::AnyUserData u = state.create_userdata<Plain>(); }
+  state.collect_garbage();
+  state.collect_garbage();
+  EXPECT_EQ(state.finalizers_skipped_by_lua(), 0u);
+  check_finalizers_called_by_lua(state, "close");
+}
+
 TEST_F(Oracles, MemoryFiresOnBytesNotReturned) {
   EXPECT_DEATH(
       {

@@ -160,6 +160,7 @@ void check_and_close(VmState& vm, const char* what) {
   vm.state->close();
   check_memory_returned(*vm.allocator, what);
   vm.host->finalizers.check_all_destroyed(what);
+  check_finalizers_called_by_lua(*vm.state, what);
 }
 
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {

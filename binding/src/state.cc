@@ -63,6 +63,21 @@ void StateCore::track_object(void* object, void (*destroy)(void*) noexcept) noex
   }
 }
 
+void StateCore::note_warning_piece(const char* piece, bool to_be_continued) noexcept {
+  // Lua reports a failed __gc call in pieces: "error in ", "__gc", " (", message, ")".
+  // Only a memory error can keep one of our (non-raising) finalizers from running.
+  static const char* const expected[] = {"error in ", "__gc", " (", "not enough memory", ")"};
+  if (warning_piece_ >= 0 && warning_piece_ < 5 && std::strcmp(piece, expected[warning_piece_]) == 0) {
+    ++warning_piece_;
+  } else {
+    warning_piece_ = -1;  // some other warning: ignore it to its end
+  }
+  if (!to_be_continued) {
+    if (warning_piece_ == 5) ++finalizer_call_failures_;
+    warning_piece_ = 0;
+  }
+}
+
 void StateCore::untrack_object(void* object) noexcept {
   tracked_objects_.erase(reinterpret_cast<std::uintptr_t>(object));
 }
@@ -91,7 +106,12 @@ int panic_handler(lua_State* L) {
   std::abort();
 }
 
-void ignore_warning(void*, const char*, int) {}
+// Warnings are dropped (as luaL_newstate's default does), but Lua's report of a __gc call
+// that failed for lack of memory is counted: see StateCore::track_object.
+void count_finalizer_failures(void* ud, const char* message, int to_be_continued) {
+  auto* core = static_cast<StateCore*>(ud);
+  core->note_warning_piece(message, to_be_continued != 0);
+}
 
 }  // namespace
 
@@ -99,7 +119,7 @@ void StateCore::open(lua_State* L) noexcept {
   canary_last_main_ = L;
   *static_cast<StateCore**>(lua_getextraspace(L)) = this;
   lua_atpanic(L, &panic_handler);
-  lua_setwarnf(L, &ignore_warning, nullptr);
+  lua_setwarnf(L, &count_finalizer_failures, this);
   main_.store(L, std::memory_order_release);
 }
 

@@ -175,6 +175,7 @@ Driver stored_function_lifetime() {
               }
               check_memory_returned(*vm.allocator, "close with copies held elsewhere");
               vm.host->finalizers.check_all_destroyed("close with copies held elsewhere");
+              check_finalizers_called_by_lua(*vm.state, "close with copies held elsewhere");
               progress.iterations.fetch_add(1);
             }
           }};

@@ -108,6 +108,10 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   void untrack_object(void* object) noexcept;
   std::size_t tracked_objects() const noexcept { return tracked_objects_.size(); }
   std::size_t finalizers_skipped_by_lua() const noexcept { return finalizers_skipped_; }
+  // Lua's warnings "error in __gc (not enough memory)": finalizer calls that failed for
+  // lack of memory, the only way one of ours is skipped by Lua itself.
+  std::size_t finalizer_call_failures() const noexcept { return finalizer_call_failures_; }
+  void note_warning_piece(const char* piece, bool to_be_continued) noexcept;
 
   // --- bookkeeping used by entries, finalizers and callbacks --------------------------
   bool thread_safe() const noexcept { return thread_safe_; }
@@ -142,6 +146,8 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::atomic<int> entries_{0};       // nesting depth of entries on the owning thread
   std::map<std::uintptr_t, void (*)(void*) noexcept> tracked_objects_;
   std::size_t finalizers_skipped_ = 0;
+  std::size_t finalizer_call_failures_ = 0;
+  int warning_piece_ = 0;             // pieces of an "error in __gc" warning seen; -1: other
   bool sweeping_ = false;             // the allocator destroys a skipped object
   void destroy_tracked_in(void* block, std::size_t size) noexcept;
   std::mutex deferred_mutex_;
@@ -262,6 +268,8 @@ class StateHandle {
   long long live_references() const noexcept { return core_->live_references(); }
   // C++ objects destroyed when Lua freed their userdata after skipping its __gc.
   std::size_t finalizers_skipped_by_lua() const noexcept { return core_->finalizers_skipped_by_lua(); }
+  // __gc calls Lua reported as failed for lack of memory ("error in __gc" warnings).
+  std::size_t finalizer_call_failures() const noexcept { return core_->finalizer_call_failures(); }
   bool is_closed() const noexcept { return core_->closed(); }
   // Escape hatch for tests and the harness: the main lua_State, null once closed.
   lua_State* raw_state() const noexcept { return core_->main(); }
