@@ -17,7 +17,8 @@ if(LUAHAMMER_SANITIZERS)
        "-fno-sanitize-recover=all")
   if("address" IN_LIST LUAHAMMER_SANITIZERS)
     # For Lua's objects only, as Lua's own makefile suggests for its test builds (checked
-    # at run time with detect_invalid_pointer_pairs=2). Not for C++ code: libstdc++'s
+    # at run time with detect_invalid_pointer_pairs=1: 2 also flags comparisons with a null
+    # pointer, which lobject.c l_str2d makes). Not for C++ code: libstdc++'s
     # std::less on unrelated strings (basic_string::_M_disjunct) is a false positive.
     # In clang 14 UBSan's pointer-overflow check emits a comparison that pointer-compare
     # then flags (lstate.c stack_init), so Lua's objects trade that one UBSan check.
