@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_target.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace {
 
@@ -51,8 +52,7 @@ int main(int argc, char** argv) {
   std::set<std::string> covered;
   long kept = 0;
   for (int attempt = 0; attempt < 200000 && kept < count; ++attempt) {
-    std::vector<std::uint8_t> bytes(64 + rng() % 448);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+    const std::vector<std::uint8_t> bytes = luahammer::random_bytes(rng, 64 + rng() % 448);
     const luahammer::OpProgram program = luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program);
     std::vector<std::string> added;
     for (const std::string& feature : features_of(program)) {

@@ -6,14 +6,14 @@
 #include <random>
 
 #include "harness/chaos.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace luahammer {
 namespace {
 
 TEST(ChaosPlans, DecodeDeterministicallyAndDescribe) {
   std::mt19937_64 rng(9);
-  std::vector<std::uint8_t> bytes(64);
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+  const std::vector<std::uint8_t> bytes = random_bytes(rng, 64);
   FuzzedDataProvider a(bytes.data(), bytes.size());
   FuzzedDataProvider b(bytes.data(), bytes.size());
   EXPECT_EQ(HookPlan::decode(a).describe(), HookPlan::decode(b).describe());

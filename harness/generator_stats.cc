@@ -5,6 +5,7 @@
 
 #include "harness/lua_generator.hpp"
 #include "harness/vm_host.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace luahammer {
 
@@ -22,8 +23,7 @@ GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::s
   std::mt19937_64 rng(seed);
   VmState vm = make_vm_state(false, memory_cap, 2000000);
   for (long i = 0; i < count; ++i) {
-    std::vector<std::uint8_t> bytes(64 + rng() % 512);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+    const std::vector<std::uint8_t> bytes = random_bytes(rng, 64 + rng() % 512);
     const std::string source = generate_lua_program(bytes.data(), bytes.size());
     ++stats.programs;
     cxxlua::Function chunk;

@@ -8,21 +8,16 @@
 
 #include "harness/generator_stats.hpp"
 #include "harness/lua_generator.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace luahammer {
 namespace {
 
-std::vector<std::uint8_t> RandomBytes(std::mt19937_64& rng, std::size_t size) {
-  std::vector<std::uint8_t> bytes(size);
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-  return bytes;
-}
-
 TEST(LuaGenerator, SameBytesSameProgram) {
   std::mt19937_64 rng(1);
-  const auto bytes = RandomBytes(rng, 256);
+  const auto bytes = random_bytes(rng, 256);
   EXPECT_EQ(generate_lua_program(bytes.data(), bytes.size()), generate_lua_program(bytes.data(), bytes.size()));
-  const auto other = RandomBytes(rng, 256);
+  const auto other = random_bytes(rng, 256);
   EXPECT_NE(generate_lua_program(bytes.data(), bytes.size()), generate_lua_program(other.data(), other.size()));
 }
 

@@ -2,6 +2,7 @@
 // (nested tables, methods of returned userdata), and each oracle fires on a module that
 // breaks it: Lua's API checks on stack misuse, the memory oracle on a block never freed.
 #include "harness/module_fuzz.hpp"
+#include "harness/random_bytes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,10 +71,9 @@ extern "C" int open_leak(lua_State* L) { return open_with(L, {{"leak", f_leak}},
 
 // Deterministic inputs: enough of them reach every callable.
 void run_inputs(const luahammer::ModuleSpec& module, int count) {
-  std::mt19937 random(7);
+  std::mt19937_64 rng(7);
   for (int i = 0; i < count; ++i) {
-    std::vector<std::uint8_t> input(64 + random() % 512);
-    for (auto& byte : input) byte = static_cast<std::uint8_t>(random());
+    const std::vector<std::uint8_t> input = luahammer::random_bytes(rng, 64 + rng() % 512);
     luahammer::run_module_input(module, input.data(), input.size());
   }
 }

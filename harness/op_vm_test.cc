@@ -6,19 +6,14 @@
 #include <set>
 
 #include "harness/op_vm.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace luahammer {
 namespace {
 
-std::vector<std::uint8_t> RandomBytes(std::mt19937_64& rng, std::size_t size) {
-  std::vector<std::uint8_t> bytes(size);
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-  return bytes;
-}
-
 TEST(OpProgram, DecodesDeterministicallyAndExplainsItself) {
   std::mt19937_64 rng(3);
-  const auto bytes = RandomBytes(rng, 400);
+  const auto bytes = random_bytes(rng, 400);
   const OpProgram a = OpProgram::decode(bytes.data(), bytes.size());
   const OpProgram b = OpProgram::decode(bytes.data(), bytes.size());
   EXPECT_EQ(a.explain(), b.explain());
@@ -28,7 +23,7 @@ TEST(OpProgram, DecodesDeterministicallyAndExplainsItself) {
 
 TEST(OpProgram, MenuRestrictsTheOps) {
   std::mt19937_64 rng(4);
-  const auto bytes = RandomBytes(rng, 400);
+  const auto bytes = random_bytes(rng, 400);
   ProgramOptions options;
   options.menu = {OpCode::CreateState, OpCode::CreateTable};
   for (const Op& op : OpProgram::decode(bytes.data(), bytes.size(), options).ops) {
@@ -43,7 +38,7 @@ TEST(OpProgram, RandomProgramsRunCleanOnTheCorrectCore) {
   std::uint64_t errors = 0;
   std::uint64_t idle = 0;
   for (int i = 0; i < 300; ++i) {
-    auto bytes = RandomBytes(rng, 200 + rng() % 600);
+    auto bytes = random_bytes(rng, 200 + rng() % 600);
     const OpProgram program = OpProgram::decode(bytes.data(), bytes.size());
     for (const Op& op : program.ops) seen.insert(op.code);
     const RunStats stats = run_program(program);

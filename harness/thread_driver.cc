@@ -10,6 +10,7 @@
 
 #include "harness/oracles.hpp"
 #include "harness/vm_host.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace luahammer {
 
@@ -67,8 +68,7 @@ ThreadDriverSummary run_thread_driver(const ThreadDriverOptions& options) {
       start.arrive_and_wait();
       for (std::uint64_t i = 0; options.iterations == 0 || i < options.iterations; ++i) {
         if (options.seconds > 0 && std::chrono::steady_clock::now() >= deadline) break;
-        std::vector<std::uint8_t> bytes(options.program_bytes);
-        for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+        const std::vector<std::uint8_t> bytes = random_bytes(rng, options.program_bytes);
         const OpProgram decoded = OpProgram::decode(bytes.data(), bytes.size(), program);
         const RunStats stats = run_program(decoded, mine);
         programs.fetch_add(1);

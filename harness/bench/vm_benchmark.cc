@@ -6,16 +6,14 @@
 #include <vector>
 
 #include "harness/op_vm.hpp"
+#include "harness/random_bytes.hpp"
 
 namespace {
 
 std::vector<std::vector<std::uint8_t>> Inputs(std::size_t count, std::size_t size) {
   std::mt19937_64 rng(42);
   std::vector<std::vector<std::uint8_t>> inputs(count);
-  for (auto& bytes : inputs) {
-    bytes.resize(size);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-  }
+  for (auto& bytes : inputs) bytes = luahammer::random_bytes(rng, size);
   return inputs;
 }
 
