@@ -552,6 +552,22 @@ void check_balance(lua_State* L, int expected, const Context& c, const char* wha
   }
 }
 
+// A state for the context's module: its allocator, the context in the extra space,
+// warnings off, the libraries, helpers and module opened and its API discovered.
+lua_State* open_module_state(Context& c) {
+  lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
+  if (L == nullptr) return nullptr;
+  *static_cast<Context**>(lua_getextraspace(L)) = &c;
+  lua_setwarnf(L, nullptr, nullptr);
+  lua_pushcfunction(L, setup);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    trace(c, std::string("opening the module failed: ") + (lua_isstring(L, -1) ? lua_tostring(L, -1) : "?"));
+    lua_pop(L, 1);
+  }
+  check_balance(L, 0, c, "opening the module");
+  return L;
+}
+
 }  // namespace
 
 int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
@@ -562,17 +578,8 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
   c.options = &options;
   c.data = &provider;
   c.allocator.set_byte_limit(options.byte_limit);
-  lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
+  lua_State* L = open_module_state(c);
   if (L == nullptr) return 0;
-  *static_cast<Context**>(lua_getextraspace(L)) = &c;
-  lua_setwarnf(L, nullptr, nullptr);
-
-  lua_pushcfunction(L, setup);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    trace(c, std::string("opening the module failed: ") + (lua_isstring(L, -1) ? lua_tostring(L, -1) : "?"));
-    lua_pop(L, 1);
-  }
-  check_balance(L, 0, c, "opening the module");
   trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s)");
 
   // The plans: hook, GC, allocation failures (counted from here, after the set-up).
@@ -653,12 +660,9 @@ std::vector<std::string> discover_module_api(const ModuleSpec& module) {
   c.module = &module;
   c.options = &options;
   c.data = &provider;
-  lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
+  lua_State* L = open_module_state(c);
   std::vector<std::string> names;
   if (L == nullptr) return names;
-  *static_cast<Context**>(lua_getextraspace(L)) = &c;
-  lua_pushcfunction(L, setup);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
   lua_close(L);
   for (const auto& callable : c.callables) names.push_back(callable.name);
   return names;

@@ -87,13 +87,13 @@ void StateCore::destroy_tracked_in(void* block, std::size_t size) noexcept {
   auto it = tracked_objects_.lower_bound(begin);
   while (it != tracked_objects_.end() && it->first < begin + size) {
     const auto [address, destroy] = *it;
-    it = tracked_objects_.erase(it);
+    tracked_objects_.erase(it);
     ++finalizers_skipped_;
     internal::FinalizerScope scope(this);  // reference drops are deferred, as in __gc
     sweeping_ = true;
     destroy(reinterpret_cast<void*>(address));
     sweeping_ = false;
-    it = tracked_objects_.lower_bound(begin);
+    it = tracked_objects_.lower_bound(begin);  // the destructor may have changed the map
   }
 }
 
