@@ -580,9 +580,7 @@ class Runtime {
   void close_and_check(VmState& vm, const char* after) {
     vm.allocator->disarm();
     vm.state->close();
-    check_memory_returned(*vm.allocator, after);
-    vm.host->finalizers.check_all_destroyed(after);
-    check_finalizers_called_by_lua(*vm.state, after);
+    check_after_close(vm, after);
   }
 
   // Keeps a closed state's allocator and ledgers alive until the end: dead handles still

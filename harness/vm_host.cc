@@ -158,6 +158,10 @@ void check_and_close(VmState& vm, const char* what) {
   check_stack_at_rest(*vm.state, what);
   vm.references->check_none_live(what);
   vm.state->close();
+  check_after_close(vm, what);
+}
+
+void check_after_close(VmState& vm, const char* what) {
   check_memory_returned(*vm.allocator, what);
   vm.host->finalizers.check_all_destroyed(what);
   check_finalizers_called_by_lua(*vm.state, what);

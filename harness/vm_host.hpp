@@ -64,6 +64,9 @@ void register_vm_types(const cxxlua::StateHandle& state);
 // collects (finalizers may defer drops; the next entry releases them), checks the stack at
 // rest and that no reference is live, closes, checks memory and finalizers.
 void check_and_close(VmState& vm, const char* what);
+// The checks after a state is closed: every byte returned, every object destroyed once,
+// no object freed by Lua without a finalizer call it reported failing.
+void check_after_close(VmState& vm, const char* what);
 void describe_probe(cxxlua::UserDataBuilder<Probe>& t);
 void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t);
 

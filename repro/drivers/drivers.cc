@@ -173,9 +173,7 @@ Driver stored_function_lifetime() {
                 std::lock_guard<std::mutex> lock(shelf.mutex);
                 shelf.functions.clear();  // drops after close do nothing
               }
-              check_memory_returned(*vm.allocator, "close with copies held elsewhere");
-              vm.host->finalizers.check_all_destroyed("close with copies held elsewhere");
-              check_finalizers_called_by_lua(*vm.state, "close with copies held elsewhere");
+              check_after_close(vm, "close with copies held elsewhere");
               progress.iterations.fetch_add(1);
             }
           }};
