@@ -1,5 +1,7 @@
 #include "harness/chaos.hpp"
 
+#include <stdexcept>
+
 namespace luahammer {
 
 using cxxlua::HookAction;
@@ -18,12 +20,13 @@ HookPlan HookPlan::decode(FuzzedDataProvider& data) {
   if ((mask & 15) == 0) plan.triggers.on_calls = true;  // a plan always has a trigger
   plan.event_number = data.ConsumeIntegralInRange<std::uint32_t>(1, 400);
   plan.repeat_every = data.ConsumeBool() ? data.ConsumeIntegralInRange<std::uint32_t>(1, 64) : 0;
-  plan.action = static_cast<Action>(data.ConsumeIntegralInRange<int>(0, 4));
+  plan.action = static_cast<Action>(data.ConsumeIntegralInRange<int>(0, 5));
   return plan;
 }
 
 std::string HookPlan::describe() const {
-  static const char* const actions[] = {"raise", "yield", "collect garbage", "replace the hook", "remove the hook"};
+  static const char* const actions[] = {"raise", "yield", "collect garbage", "replace the hook", "remove the hook",
+                                        "throw a C++ exception"};
   std::string out = "hook on";
   if (triggers.on_calls) out += " calls";
   if (triggers.on_returns) out += " returns";
@@ -54,6 +57,7 @@ HookCallback HookPlan::make_callback() const {
         return HookAction::resume();
       }
       case Action::RemoveHook: state.remove_hook(); return HookAction::resume();
+      case Action::Throw: throw std::runtime_error("hook plan: throw at event " + std::to_string(n));
     }
     return HookAction::resume();
   };

@@ -14,7 +14,7 @@
 namespace luahammer {
 
 struct HookPlan {
-  enum class Action : std::uint8_t { Raise, Yield, CollectGarbage, ReplaceHook, RemoveHook };
+  enum class Action : std::uint8_t { Raise, Yield, CollectGarbage, ReplaceHook, RemoveHook, Throw };
   cxxlua::HookTriggers triggers;
   std::uint32_t event_number = 1;   // the event that acts (1-based)
   std::uint32_t repeat_every = 0;   // then every k events after it (0 = once)

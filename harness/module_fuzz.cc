@@ -126,7 +126,10 @@ void hook(lua_State* L, lua_Debug* ar) {
                     (c.hook.repeat_every > 0 && n > c.hook.event_number && (n - c.hook.event_number) % c.hook.repeat_every == 0);
   if (!acts) return;
   switch (c.hook.action) {
-    case HookPlan::Action::Raise: luaL_error(L, "hammer: hook raised at event %d", static_cast<int>(n)); break;
+    case HookPlan::Action::Raise:
+    case HookPlan::Action::Throw:  // a C hook has no exceptions to throw: it raises
+      luaL_error(L, "hammer: hook raised at event %d", static_cast<int>(n));
+      break;
     case HookPlan::Action::Yield:
       // Lua allows a hook to yield only on count and line events, inside a coroutine.
       if ((ar->event == LUA_HOOKCOUNT || ar->event == LUA_HOOKLINE) && lua_isyieldable(L)) lua_yield(L, 0);

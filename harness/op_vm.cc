@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 
@@ -31,7 +32,8 @@ const char* const kOpNames[] = {
     "store_in_userdata", "borrow_userdata", "take_userdata", "destroy_userdata", "create_coroutine",
     "resume_coroutine", "close_coroutine", "start_async", "poll_async", "wake_all", "drop_async",
     "set_hook_plan", "remove_hook", "gc_collect", "gc_step", "gc_mode", "set_fail_plan", "clear_fail_plan",
-    "set_memory_limit", "inspect_table",
+    "set_memory_limit", "inspect_table", "thread_hook", "reset_coroutine", "block_on", "inspect_userdata",
+    "inspect_state",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<std::size_t>(OpCode::Count));
 
@@ -72,6 +74,19 @@ const char* const kSnippets[] = {
     "host.check(ok and good or not ok and host.expected_error(good), 'live registers lost: ' .. tostring(good))",
     // Closing the running coroutine from a host handle is a clean error (mlua #416).
     "local co = coroutine.wrap(function() return pcall(host.close, coroutine.running()) end) return co()",
+    // Field setters and the __index / __newindex fallbacks of a registered type.
+    "local u = host.make(2) u.value = 7 u.extra = 3 local ok = pcall(function() u.extra = 'x' end) "
+    "return u.value + u.twice + u.extra, u.nothing, ok",
+    "local ok, f = pcall(host.fragile, 2) if ok then f.value = 4 local bad = pcall(function() f.other = 1 end) "
+    "return f.value, f.other, bad end",
+    // Non-string error values reaching the host (a number, a float), then a host error's box.
+    "local n = ... if n then error(1.5) end error(42)",
+    "local ok, e = pcall(host.fail, 1) return tostring(e), e",
+    "return +",
+    "local p = host.light() return host.echo(p, type(p), p == host.light())",
+    // Argument conversions: floats to strings and integers, and the refusals.
+    "return host.concat(1.5, 2), host.concat(2^53, 1), host.add(2.0, 3), pcall(host.add, 1.5, 2), "
+    "pcall(host.add, 'x', 1), pcall(host.concat, {}, 1)",
 };
 constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
 const char* const kSnippetNames[] = {
@@ -80,7 +95,8 @@ const char* const kSnippetNames[] = {
     "gc_creates_userdata", "resurrection", "host_yield", "unpack_300", "long_concat", "pcall_wrapper",
     "host_fail_table", "fragile_constructor", "retry_loop_fresh_coroutines", "probe_stored_function",
     "nested_wrap_async", "running_coroutine", "store_in_coroutine", "hook_yield_self_check",
-    "close_running_coroutine",
+    "close_running_coroutine", "probe_fields", "fragile_fields", "number_errors", "error_box_tostring",
+    "syntax_error", "light_userdata", "argument_coercions",
 };
 static_assert(sizeof(kSnippetNames) / sizeof(kSnippetNames[0]) == kSnippetCount);
 
@@ -139,7 +155,8 @@ OpProgram OpProgram::decode(const std::uint8_t* bytes, std::size_t size, const P
         op.text = generate_lua_program(source.data(), source.size(), options.generator);
         break;
       }
-      case OpCode::SetHookPlan: op.hook = HookPlan::decode(data); break;
+      case OpCode::SetHookPlan:
+      case OpCode::ThreadHook: op.hook = HookPlan::decode(data); break;
       case OpCode::SetFailPlan: op.fail = FailPlan::decode(data); break;
       default: break;
     }
@@ -160,7 +177,8 @@ std::string OpProgram::explain() const {
       case OpCode::LoadSnippet:
         out += "  -- " + std::string(kSnippetNames[op.n % kSnippetCount]) + ": " + kSnippets[op.n % kSnippetCount];
         break;
-      case OpCode::SetHookPlan: out += "  -- " + op.hook.describe(); break;
+      case OpCode::SetHookPlan:
+      case OpCode::ThreadHook: out += "  -- " + ((op.code == OpCode::ThreadHook && (op.n & 1)) ? "remove" : op.hook.describe()); break;
       case OpCode::SetFailPlan: out += "  -- " + op.fail.describe(); break;
       case OpCode::CreateState: out += (op.b & 1) ? "  -- thread-safe" : ""; break;
       default: break;
@@ -286,7 +304,14 @@ class Runtime {
         return;
       }
       case OpCode::RegisterTypes:
-        if (VmState* vm = state_at(op.state)) register_vm_types(*vm->state);
+        if (VmState* vm = state_at(op.state)) {
+          if (op.n & 1) {
+            // Registering a type twice is refused with a clean error.
+            vm->state->register_type<Probe>("Probe", &describe_probe);
+          } else {
+            register_vm_types(*vm->state);
+          }
+        }
         return;
       case OpCode::CreateTable:
         if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->create_table(op.n % 8, op.n % 4);
@@ -413,7 +438,17 @@ class Runtime {
         return;
       case OpCode::BorrowUserdata:
         if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) {
-          if (op.n & 1) {
+          if (op.n % 4 == 3) {
+            // Closing the state under a live borrow must be refused, the object intact.
+            auto probe = u->borrow<Probe>();
+            probe->use();
+            for (VmState& vm : states_) {
+              if (vm.state && vm.owned && !vm.state->is_closed() && u->shared_core() == vm.state->core()) {
+                close_and_check(vm, "close_state under a borrow");
+              }
+            }
+            probe->use();
+          } else if (op.n & 1) {
             auto probe = u->borrow_mut<Probe>();
             probe->use();
             probe->value += 1;
@@ -499,11 +534,58 @@ class Runtime {
         if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
           vm->allocator->disarm();
           vm->allocator->set_byte_limit(options_.memory_cap);
+          vm->state->set_memory_limit(0);
         }
         return;
       case OpCode::SetMemoryLimit:
         if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
-          vm->allocator->set_byte_limit(std::min<std::size_t>(options_.memory_cap, 64 * 1024 + op.n * 64u));
+          const std::size_t limit = std::min<std::size_t>(options_.memory_cap, 64 * 1024 + (op.n >> 1) * 128u);
+          // Odd: the binding's own limit (StateOptions::memory_limit), even: the allocator's.
+          if (op.n & 1) vm->state->set_memory_limit(limit); else vm->allocator->set_byte_limit(limit);
+        }
+        return;
+      case OpCode::ThreadHook:
+        // A hook of one coroutine only, set or removed (its pin must outlive neither).
+        if (const Thread* t = slot_as<Thread>(op.a)) {
+          if (op.n & 1) {
+            t->remove_hook();
+          } else {
+            t->set_hook(op.hook.triggers, op.hook.make_callback());
+            hooked_.push_back(*t);  // its hook pins it: removed at the end, before the ledger check
+          }
+        }
+        return;
+      case OpCode::ResetCoroutine:
+        if (const Thread* t = slot_as<Thread>(op.a)) {
+          if (const Function* f = slot_as<Function>(op.b)) {
+            Thread thread = *t;
+            thread.reset(*f);
+          }
+        }
+        return;
+      case OpCode::BlockOn:
+        // An executor with a zero stall bound: the call finishes with what is already
+        // complete, or is reported stalled; never a wait.
+        acted_ = !calls_.empty();
+        if (!calls_.empty()) {
+          ++polls_;
+          cxxlua::AsyncCall& call = *calls_[op.n % calls_.size()];
+          if (!call.finished()) {
+            cxxlua::Executor executor(std::chrono::milliseconds(0));
+            MultiValue results = executor.block_on(call);
+            if (!results.empty()) slots_[op.b].value = std::move(results.front());
+          }
+        }
+        return;
+      case OpCode::InspectUserdata:
+        if (const AnyUserData* u = slot_as<AnyUserData>(op.a)) {
+          slots_[op.b].value = Value((op.n & 1) ? u->is<Probe>() : u->is_destructed());
+        }
+        return;
+      case OpCode::InspectState:
+        if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
+          check_memory_accounting(*vm->state, *vm->allocator, "inspect_state");
+          slots_[op.b].value = Value(static_cast<lua_Integer>(vm->state->live_references()));
         }
         return;
       case OpCode::Count: return;
@@ -594,6 +676,14 @@ class Runtime {
     drive_async_calls();
     calls_.clear();
     stored_.clear();
+    for (const Thread& thread : hooked_) {
+      try {
+        if (thread.state_alive()) thread.remove_hook();
+      } catch (const cxxlua::Error&) {
+        ++stats_.clean_errors;
+      }
+    }
+    hooked_.clear();
     for (Slot& slot : slots_) slot.value = Value();
     std::vector<VmState*> open;
     for (VmState& vm : states_) {
@@ -602,6 +692,7 @@ class Runtime {
     for (VmState* vm : open) {
       vm->allocator->disarm();
       vm->allocator->set_byte_limit(0);
+      vm->state->set_memory_limit(0);
       std::lock_guard<std::mutex> lock(vm->host->mutex);
       vm->host->stored.clear();
       vm->host->to_complete.clear();
@@ -632,6 +723,7 @@ class Runtime {
   std::vector<VmState> retired_;
   std::array<Slot, kSlots> slots_;
   std::vector<Function> stored_;  // functions kept in a host container
+  std::vector<Thread> hooked_;    // coroutines given hooks of their own
   std::vector<std::unique_ptr<cxxlua::AsyncCall>> calls_;
   RunStats stats_;
   std::uint64_t polls_ = 0;

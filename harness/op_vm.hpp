@@ -27,7 +27,8 @@ enum class OpCode : std::uint8_t {
   CallFunction, StoreFunction, CallStored, DropStored, CreateUserdata, StoreInUserdata,
   BorrowUserdata, TakeUserdata, DestroyUserdata, CreateCoroutine, ResumeCoroutine, CloseCoroutine,
   StartAsync, PollAsync, WakeAll, DropAsync, SetHookPlan, RemoveHook, GcCollect, GcStep, GcMode,
-  SetFailPlan, ClearFailPlan, SetMemoryLimit, InspectTable,
+  SetFailPlan, ClearFailPlan, SetMemoryLimit, InspectTable, ThreadHook, ResetCoroutine, BlockOn,
+  InspectUserdata, InspectState,
   Count
 };
 const char* op_name(OpCode code) noexcept;

@@ -152,6 +152,14 @@ void check_memory_returned(const FaultAllocator& allocator, const char* after) {
   }
 }
 
+void check_memory_accounting(const cxxlua::StateHandle& state, const FaultAllocator& allocator, const char* after) {
+  if (state.is_closed()) return;
+  if (state.used_memory() != allocator.live_bytes()) {
+    violation("memory", "the binding counts " + std::to_string(state.used_memory()) + " byte(s) of Lua memory, " +
+                            "its allocator holds " + std::to_string(allocator.live_bytes()) + " after " + after);
+  }
+}
+
 void check_op_budget(std::uint64_t ops_run, std::uint64_t budget) {
   if (ops_run > budget) {
     violation("liveness", "op program ran " + std::to_string(ops_run) + " ops, over its budget of " +

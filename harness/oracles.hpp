@@ -75,6 +75,9 @@ void check_finalizers_called_by_lua(const cxxlua::StateHandle& state, const char
 
 // --- memory ----------------------------------------------------------------------------
 void check_memory_returned(const FaultAllocator& allocator, const char* after);
+// The binding's count of Lua's memory (what its memory limit is enforced on) must equal
+// the live bytes of the allocator under it: every block Lua holds goes through both.
+void check_memory_accounting(const cxxlua::StateHandle& state, const FaultAllocator& allocator, const char* after);
 
 // --- liveness --------------------------------------------------------------------------
 // An op program must finish within its op budget; a woken async task is polled within a

@@ -187,6 +187,40 @@ TEST_F(Oracles, MemoryQuietAfterClose) {
   check_memory_returned(allocator, "close");
 }
 
+TEST_F(Oracles, MemoryAccountingFiresWhenTheBindingMiscountsLuaMemory) {
+  EXPECT_DEATH(
+      {
+        FaultAllocator allocator;
+        cxxlua::StateOptions options;
+        options.allocator = allocator.function();
+        options.allocator_data = allocator.data();
+        cxxlua::State state(options);
+        // A block the allocator holds that never went through the binding: the counts part.
+        void* stray = FaultAllocator::allocate(&allocator, nullptr, 0, 48);
+        (void)stray;
+        check_memory_accounting(state, allocator, "a stray block");
+      },
+      "luahammer: memory: the binding counts [0-9]+ byte\\(s\\) of Lua memory, its allocator holds [0-9]+ after a "
+      "stray block");
+}
+
+TEST_F(Oracles, MemoryAccountingQuietThroughGrowthShrinkAndALimit) {
+  FaultAllocator allocator;
+  cxxlua::StateOptions options;
+  options.allocator = allocator.function();
+  options.allocator_data = allocator.data();
+  cxxlua::State state(options);
+  state.exec("big = {} for i = 1, 2000 do big[i] = tostring(i) end");
+  check_memory_accounting(state, allocator, "growth");
+  state.set_memory_limit(state.used_memory() + 1024);
+  EXPECT_THROW(state.exec("local t = {} for i = 1, 1e6 do t[i] = {} end"), cxxlua::Error);
+  check_memory_accounting(state, allocator, "a refused growth");
+  state.set_memory_limit(0);
+  state.exec("big = nil");
+  state.collect_garbage();
+  check_memory_accounting(state, allocator, "shrink");
+}
+
 TEST_F(Oracles, LivenessFiresPastTheOpBudget) {
   EXPECT_DEATH(check_op_budget(101, 100), "luahammer: liveness: op program ran 101 ops, over its budget of 100");
   check_op_budget(100, 100);

@@ -55,12 +55,33 @@ void describe_probe(cxxlua::UserDataBuilder<Probe>& t) {
   t.meta("__close", [](const Probe& p, Value) { p.use(); });
   t.meta("__tostring", [](const Probe& p) { return "Probe(" + std::to_string(p.value) + ")"; });
   t.field("value", [](const Probe& p) { return p.value; });
+  t.field_setter("value", [](Probe& p, lua_Integer v) {
+    p.use();
+    p.value = v;
+  });
+  // Keys that are neither methods nor fields: `twice` reads, any key writes `extra`.
+  t.index_fallback([](const Probe& p, Value key) -> Value {
+    p.use();
+    const auto* name = key.get_if<cxxlua::String>();
+    if (name != nullptr && name->to_std_string() == "twice") return Value(p.value * 2);
+    if (name != nullptr && name->to_std_string() == "extra") return Value(p.extra);
+    return Value();
+  });
+  t.newindex_fallback([](Probe& p, Value, lua_Integer v) {
+    p.use();
+    p.extra = v;
+  });
 }
 
 void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t) {
   t.method("get", [](const Fragile& f) {
     f.inner.use();
     return f.inner.value;
+  });
+  // A setter and no fallbacks: unknown keys read nil and refuse assignment.
+  t.field_setter("value", [](Fragile& f, lua_Integer v) {
+    f.inner.use();
+    f.inner.value = v;
   });
 }
 
@@ -82,6 +103,7 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
   }));
   api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return a + b; }));
   api.set("concat", state.create_function([](std::string s, lua_Integer n) { return s + std::to_string(n); }));
+  api.set("light", state.create_function([host]() { return cxxlua::LightUserData{host}; }));
   api.set("fail", state.create_function([](Value v) -> int {
     throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
   }));
@@ -147,6 +169,7 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
 void check_and_close(VmState& vm, const char* what) {
   vm.allocator->disarm();
   vm.allocator->set_byte_limit(0);
+  vm.state->set_memory_limit(0);
   vm.state->remove_hook();
   {
     std::lock_guard<std::mutex> lock(vm.host->mutex);

@@ -38,6 +38,7 @@ struct Probe {
   FinalizerLedger* ledger;
   std::uint64_t id;
   lua_Integer value;
+  lua_Integer extra = 0;    // written through the type's __newindex fallback
   cxxlua::Function stored;  // a stored function inside a userdata (mlua #423)
 };
 

@@ -186,8 +186,14 @@ void StateHandle::remove_hook(HookId id) const {
 void Thread::set_hook(const HookTriggers& triggers, HookCallback callback) const {
   Entry entry(*core_, "Thread::set_hook");
   lua_State* thread = raw_thread();
-  Thread pin = *this;  // a reference of its own, owned by the hook table
-  const int pin_ref = std::exchange(pin.ref_, LUA_NOREF);
+  // A reference of its own, owned by the hook table, for a coroutine; the main thread
+  // lives as long as the state (a pin for it was never released: found by the op VM's
+  // thread_hook op on a handle from coroutine.running()).
+  int pin_ref = LUA_NOREF;
+  if (thread != core_->main()) {
+    Thread pin = *this;
+    pin_ref = std::exchange(pin.ref_, LUA_NOREF);
+  }
   update(*core_, thread, kUserHook, triggers, std::move(callback), pin_ref);
 }
 

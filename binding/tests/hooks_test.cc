@@ -211,5 +211,28 @@ TEST(Hooks, CountHookYieldKeepsLocalsThroughFullGc) {
   EXPECT_EQ(from_value<std::string>(results[2]), "aaaaaaaaaab");
 }
 
+// A coroutine's own hook holds it (the hook table's key must not be reused) until the hook
+// is removed; the main thread is never collected, so a hook set through a handle of it
+// must hold nothing.
+TEST(Hooks, ThreadHookHoldsItsCoroutineUntilRemovedAndTheMainThreadNever) {
+  State state;
+  const long long baseline = state.live_references();
+  {
+    Thread co = state.create_thread(state.load("coroutine.yield() return 1"));
+    co.set_hook(HookTriggers{true, false, false, 0}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    EXPECT_EQ(state.live_references(), baseline + 2);  // the handle and the hook's own
+    co.remove_hook();
+    EXPECT_EQ(state.live_references(), baseline + 1);
+  }
+  {
+    MultiValue running = state.load("return coroutine.running()").call_values({});
+    Thread main = *running.at(0).get_if<Thread>();
+    main.set_hook(HookTriggers{true, false, false, 0}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    EXPECT_EQ(state.live_references(), baseline + 2);  // the two handles only
+    main.remove_hook();
+  }
+  EXPECT_EQ(state.live_references(), baseline);
+}
+
 }  // namespace
 }  // namespace cxxlua

@@ -105,6 +105,9 @@ class Thread : public Reference {
   void close() const;
   // Closes it and gives it a new body.
   void reset(const Function& function) const;
+  // Hooks of this coroutine only. While they are set the hook table holds a reference of
+  // its own to the coroutine (its lua_State* is the table's key and must not be reused):
+  // the coroutine lives until remove_hook() or the state's close.
   void set_hook(const struct HookTriggers& triggers, std::function<class HookAction(StateHandle&, const struct HookEvent&)> callback) const;
   void remove_hook() const;
   lua_State* raw_thread() const;  // for tests; valid while the handle lives
