@@ -22,10 +22,14 @@ std::set<std::string> features_of(const luahammer::OpProgram& program) {
     std::string name = luahammer::op_name(op.code);
     features.insert(name);
     if (op.code == luahammer::OpCode::LoadSnippet) features.insert(luahammer::snippet_name(op.n));
-    if (op.code == luahammer::OpCode::SetHookPlan) {
-      static const char* const actions[] = {"hook_raise", "hook_yield", "hook_collect", "hook_replace", "hook_remove"};
+    if (op.code == luahammer::OpCode::SetHookPlan || op.code == luahammer::OpCode::ThreadHook) {
+      static const char* const actions[] = {"hook_raise", "hook_yield", "hook_collect", "hook_replace", "hook_remove",
+                                            "hook_throw"};
       features.insert(actions[static_cast<int>(op.hook.action)]);
     }
+    if (op.code == luahammer::OpCode::SetMemoryLimit) features.insert(op.n & 1 ? "binding_limit" : "allocator_limit");
+    if (op.code == luahammer::OpCode::RegisterTypes && (op.n & 1)) features.insert("register_twice");
+    if (op.code == luahammer::OpCode::BorrowUserdata && op.n % 4 == 3) features.insert("close_under_borrow");
     if (op.code == luahammer::OpCode::CreateUserdata) features.insert(op.b & 1 ? "fragile" : "probe");
   }
   return features;
@@ -40,7 +44,7 @@ int main(int argc, char** argv) {
   }
   const std::string target = argv[1];
   const std::string out = argv[2];
-  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 24;
+  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 32;
   luahammer::fuzz::TargetSpec spec;
   try {
     spec = luahammer::fuzz::spec_for(target);

@@ -20,7 +20,8 @@ TargetSpec hooks() {
                        OpCode::GetField, OpCode::CreateTable, OpCode::CreateString, OpCode::CreateHostFunction,
                        OpCode::CallFunction, OpCode::LoadSnippet, OpCode::LoadGenerated, OpCode::SetHookPlan,
                        OpCode::RemoveHook, OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CopyHandle,
-                       OpCode::GcCollect, OpCode::CloseState, OpCode::CreateState};
+                       OpCode::GcCollect, OpCode::CloseState, OpCode::CreateState, OpCode::ThreadHook,
+                       OpCode::ResetCoroutine, OpCode::StartAsync, OpCode::BlockOn};
   return spec;
 }
 
@@ -31,7 +32,8 @@ TargetSpec stored_functions() {
                        OpCode::CreateHostFunction, OpCode::StoreFunction, OpCode::CallStored, OpCode::DropStored,
                        OpCode::CreateUserdata, OpCode::StoreInUserdata, OpCode::CopyHandle, OpCode::MoveHandle,
                        OpCode::DropHandle, OpCode::CallFunction, OpCode::CreateCoroutine, OpCode::ResumeCoroutine,
-                       OpCode::CreateTable, OpCode::SetField, OpCode::GetField, OpCode::GcCollect, OpCode::GcStep};
+                       OpCode::CreateTable, OpCode::SetField, OpCode::GetField, OpCode::GcCollect, OpCode::GcStep,
+                       OpCode::ResetCoroutine, OpCode::InspectState};
   return spec;
 }
 
@@ -41,7 +43,8 @@ TargetSpec finalizers() {
                        OpCode::StoreInUserdata, OpCode::LoadSnippet, OpCode::LoadGenerated, OpCode::CallFunction,
                        OpCode::GcCollect, OpCode::GcStep, OpCode::GcMode, OpCode::CreateCoroutine,
                        OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::DropHandle, OpCode::CloseState,
-                       OpCode::SetFailPlan, OpCode::ClearFailPlan, OpCode::RegisterTypes};
+                       OpCode::SetFailPlan, OpCode::ClearFailPlan, OpCode::RegisterTypes, OpCode::InspectUserdata,
+                       OpCode::SetMemoryLimit, OpCode::InspectState};
   return spec;
 }
 
@@ -50,7 +53,8 @@ TargetSpec coroutines_async() {
   spec.program.menu = {OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::StartAsync,
                        OpCode::PollAsync, OpCode::WakeAll, OpCode::DropAsync, OpCode::LoadSnippet,
                        OpCode::LoadGenerated, OpCode::CallFunction, OpCode::SetHookPlan, OpCode::RemoveHook,
-                       OpCode::GcCollect, OpCode::DropHandle, OpCode::CopyHandle, OpCode::CreateHostFunction};
+                       OpCode::GcCollect, OpCode::DropHandle, OpCode::CopyHandle, OpCode::CreateHostFunction,
+                       OpCode::ThreadHook, OpCode::ResetCoroutine, OpCode::BlockOn};
   return spec;
 }
 
@@ -60,7 +64,7 @@ TargetSpec lua_programs() {
   spec.program.generator = GeneratorOptions{40, 3, 6, true};
   spec.program.menu = {OpCode::LoadGenerated, OpCode::CallFunction, OpCode::StartAsync, OpCode::PollAsync,
                        OpCode::WakeAll, OpCode::SetHookPlan, OpCode::SetFailPlan, OpCode::ClearFailPlan,
-                       OpCode::GcCollect, OpCode::GcStep, OpCode::GcMode};
+                       OpCode::GcCollect, OpCode::GcStep, OpCode::GcMode, OpCode::SetMemoryLimit};
   return spec;
 }
 
