@@ -30,8 +30,14 @@ for t in "${targets[@]}"; do
   [ -x "$bin" ] || { echo "bench-fuzzers.sh: no fuzz target '$t'" >&2; exit 2; }
   seeds=corpus/$t; [ "$t" = baseline_lua_source ] && seeds=corpus/lua_source
   mkdir -p "$work/$t" "$work/$t-artifacts"
-  "$bin" -max_total_time="$seconds" -seed=1 -print_final_stats=1 -artifact_prefix="$work/$t-artifacts/" \
-    -dict="fuzz/$t.dict" "$work/$t" "$seeds" >"$work/$t.log" 2>&1
+  # The target's own libFuzzer options (fuzz/<t>.options, [libfuzzer] section), as the
+  # nightly and ClusterFuzz run it; the dict path made relative to the checkout.
+  flags=()
+  while IFS= read -r line; do flags+=("$line"); done < <(
+    awk -F' *= *' '/^\[/ {s=$0; next} s=="[libfuzzer]" && NF==2 && $1 !~ /^#/ {
+      v=$2; if ($1=="dict") v="fuzz/" v; print "-" $1 "=" v }' "fuzz/$t.options")
+  "$bin" "${flags[@]}" -max_total_time="$seconds" -seed=1 -print_final_stats=1 -artifact_prefix="$work/$t-artifacts/" \
+    "$work/$t" "$seeds" >"$work/$t.log" 2>&1
   last=$(grep -E '^#[0-9]+' "$work/$t.log" | tail -1)
   execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$work/$t.log" | grep -oE '[0-9]+$')
   elapsed=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$work/$t.log" | grep -oE 'in [0-9]+' | grep -oE '[0-9]+')
