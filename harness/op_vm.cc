@@ -64,7 +64,12 @@ const char* const kSnippets[] = {
     "local u = host.make(1) u:store(function(...) return ... end) return u:call_stored(1, 2)",
     "local w = coroutine.wrap(function() local inner = coroutine.wrap(function() return host.fetch(3) end) "
     "return inner() end) return w()",
-    "return coroutine.running()",
+    // The binding's resume and wrap on the edges: dead, non-suspended (the main thread),
+    // a wrapped coroutine raising a string (position added) and called again once dead.
+    "local co = coroutine.create(function() return 1 end) coroutine.resume(co) "
+    "local w = coroutine.wrap(function() error('inner') end) local _, wrapped = pcall(w) local _, again = pcall(w) "
+    "return select(2, coroutine.resume(co)), wrapped, again, select(2, coroutine.resume(coroutine.running())), "
+    "coroutine.running()",
     // A reference taken inside a coroutine outlives it (sol2 #890).
     "local co = coroutine.wrap(function() return host.store(function() return 1 end) end) "
     "local slot = co() co = nil collectgarbage() return host.call_stored(slot)",
