@@ -555,8 +555,11 @@ class Runtime {
           if (op.n & 1) {
             t->remove_hook();
           } else {
-            t->set_hook(op.hook.triggers, op.hook.make_callback());
-            hooked_.push_back(*t);  // its hook pins it: removed at the end, before the ledger check
+            // Its hook pins it: recorded first (the copy may raise: a hook plan can raise
+            // in the copy's protected call), removed at the end before the ledger check.
+            Thread thread = *t;
+            hooked_.push_back(std::move(thread));
+            hooked_.back().set_hook(op.hook.triggers, op.hook.make_callback());
           }
         }
         return;
