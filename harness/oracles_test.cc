@@ -16,6 +16,14 @@ class Oracles : public ::testing::Test {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 };
 
+// A state's options with every Lua allocation going through `allocator`.
+cxxlua::StateOptions OptionsOver(FaultAllocator& allocator) {
+  cxxlua::StateOptions options;
+  options.allocator = allocator.function();
+  options.allocator_data = allocator.data();
+  return options;
+}
+
 TEST_F(Oracles, StackFiresOnAValueLeftOnTheMainThread) {
   EXPECT_DEATH(
       {
@@ -178,10 +186,7 @@ TEST_F(Oracles, MemoryFiresOnBytesNotReturned) {
 TEST_F(Oracles, MemoryQuietAfterClose) {
   FaultAllocator allocator;
   {
-    cxxlua::StateOptions options;
-    options.allocator = allocator.function();
-    options.allocator_data = allocator.data();
-    cxxlua::State state(options);
+    cxxlua::State state(OptionsOver(allocator));
     state.exec("local t = {} for i = 1, 100 do t[i] = {} end");
   }
   check_memory_returned(allocator, "close");
@@ -191,10 +196,7 @@ TEST_F(Oracles, MemoryAccountingFiresWhenTheBindingMiscountsLuaMemory) {
   EXPECT_DEATH(
       {
         FaultAllocator allocator;
-        cxxlua::StateOptions options;
-        options.allocator = allocator.function();
-        options.allocator_data = allocator.data();
-        cxxlua::State state(options);
+        cxxlua::State state(OptionsOver(allocator));
         // A block the allocator holds that never went through the binding: the counts part.
         void* stray = FaultAllocator::allocate(&allocator, nullptr, 0, 48);
         (void)stray;
@@ -206,10 +208,7 @@ TEST_F(Oracles, MemoryAccountingFiresWhenTheBindingMiscountsLuaMemory) {
 
 TEST_F(Oracles, MemoryAccountingQuietThroughGrowthShrinkAndALimit) {
   FaultAllocator allocator;
-  cxxlua::StateOptions options;
-  options.allocator = allocator.function();
-  options.allocator_data = allocator.data();
-  cxxlua::State state(options);
+  cxxlua::State state(OptionsOver(allocator));
   state.exec("big = {} for i = 1, 2000 do big[i] = tostring(i) end");
   check_memory_accounting(state, allocator, "growth");
   state.set_memory_limit(state.used_memory() + 1024);
