@@ -31,6 +31,8 @@ std::set<std::string> features_of(const luahammer::OpProgram& program) {
     if (op.code == luahammer::OpCode::RegisterTypes && (op.n & 1)) features.insert("register_twice");
     if (op.code == luahammer::OpCode::BorrowUserdata && op.n % 4 == 3) features.insert("close_under_borrow");
     if (op.code == luahammer::OpCode::CreateUserdata) features.insert(op.b & 1 ? "fragile" : "probe");
+    if (op.code == luahammer::OpCode::CreateState && (op.b & 2)) features.insert("tight_state");
+    if (op.code == luahammer::OpCode::InspectTable) features.insert("inspect_table_" + std::to_string(op.n % 9));
   }
   return features;
 }
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
   }
   const std::string target = argv[1];
   const std::string out = argv[2];
-  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 32;
+  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 48;
   luahammer::fuzz::TargetSpec spec;
   try {
     spec = luahammer::fuzz::spec_for(target);

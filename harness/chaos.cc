@@ -57,7 +57,10 @@ HookCallback HookPlan::make_callback() const {
         return HookAction::resume();
       }
       case Action::RemoveHook: state.remove_hook(); return HookAction::resume();
-      case Action::Throw: throw std::runtime_error("hook plan: throw at event " + std::to_string(n));
+      case Action::Throw:
+        // A std::exception, or (every other event) an exception of no standard type.
+        if (n % 2 == 0) throw static_cast<int>(n);
+        throw std::runtime_error("hook plan: throw at event " + std::to_string(n));
     }
     return HookAction::resume();
   };

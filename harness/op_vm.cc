@@ -92,6 +92,15 @@ const char* const kSnippets[] = {
     // Argument conversions: floats to strings and integers, and the refusals.
     "return host.concat(1.5, 2), host.concat(2^53, 1), host.add(2.0, 3), pcall(host.add, 1.5, 2), "
     "pcall(host.add, 'x', 1), pcall(host.concat, {}, 1)",
+    // Every kind of exception a host function throws, as the error value Lua sees.
+    "local seen = {} for i = 0, 35 do local ok, e = pcall(host.throw, i) seen[#seen + 1] = tostring(e) end "
+    "return #seen, seen[1], seen[2], seen[3]",
+    // Finalizers that raise (a string, a table): Lua reports them as warnings, not errors.
+    "setmetatable({}, {__gc = function() error('gc fails') end}) "
+    "setmetatable({}, {__gc = function() error({}) end}) collectgarbage() collectgarbage()",
+    // A finalizer that runs only at close and calls back into the binding there: the
+    // binding must refuse cleanly (the state is closing). Run early, it makes a Probe.
+    "kept_until_close = setmetatable({}, {__gc = function() host.make(1) end}) return kept_until_close",
 };
 constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
 const char* const kSnippetNames[] = {
@@ -101,7 +110,8 @@ const char* const kSnippetNames[] = {
     "host_fail_table", "fragile_constructor", "retry_loop_fresh_coroutines", "probe_stored_function",
     "nested_wrap_async", "running_coroutine", "store_in_coroutine", "hook_yield_self_check",
     "close_running_coroutine", "probe_fields", "fragile_fields", "number_errors", "error_box_tostring",
-    "syntax_error", "light_userdata", "argument_coercions",
+    "syntax_error", "light_userdata", "argument_coercions", "host_throws", "gc_raises",
+    "finalizer_calls_in_at_close",
 };
 static_assert(sizeof(kSnippetNames) / sizeof(kSnippetNames[0]) == kSnippetCount);
 
@@ -185,7 +195,9 @@ std::string OpProgram::explain() const {
       case OpCode::SetHookPlan:
       case OpCode::ThreadHook: out += "  -- " + ((op.code == OpCode::ThreadHook && (op.n & 1)) ? "remove" : op.hook.describe()); break;
       case OpCode::SetFailPlan: out += "  -- " + op.fail.describe(); break;
-      case OpCode::CreateState: out += (op.b & 1) ? "  -- thread-safe" : ""; break;
+      case OpCode::CreateState:
+        out += (op.b & 2) ? "  -- throwaway, under a tight limit" : (op.b & 1) ? "  -- thread-safe" : "";
+        break;
       default: break;
     }
     out += "\n";
@@ -295,6 +307,12 @@ class Runtime {
       case OpCode::CreateState: {
         if (op.state >= states_.size()) return;
         VmState& vm = states_[op.state];
+        if (op.b & 2) {
+          // A throwaway state built under a limit that may be too small for it.
+          acted_ = true;
+          build_under_limit(1024 + (op.n % 64) * 512);
+          return;
+        }
         if (vm.state && (!vm.owned || !vm.state->is_closed())) return;
         acted_ = true;
         retire(vm);

@@ -1,5 +1,6 @@
 #include "harness/vm_host.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 #include "harness/sandbox.hpp"
@@ -106,6 +107,16 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
   api.set("light", state.create_function([host]() { return cxxlua::LightUserData{host}; }));
   api.set("fail", state.create_function([](Value v) -> int {
     throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
+  }));
+  // The three kinds of exception a host function can throw: a binding Error of every kind
+  // (its message and cause reach Lua), a std::exception, and one of no standard type.
+  api.set("throw", state.create_function([](lua_Integer n) -> int {
+    const lua_Integer kinds = static_cast<lua_Integer>(cxxlua::ErrorKind::Thread) + 1;
+    switch (((n % 3) + 3) % 3) {
+      case 0: throw cxxlua::Error(static_cast<cxxlua::ErrorKind>(((n / 3) % kinds + kinds) % kinds), "host.throw");
+      case 1: throw std::runtime_error("host.throw: a std::runtime_error");
+      default: throw n;
+    }
   }));
   api.set("make", state.create_function([host](StateHandle s, lua_Integer n) {
     return s.create_userdata<Probe>(&host->finalizers, n);
@@ -215,6 +226,33 @@ VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t in
                                                  : cxxlua::HookAction::resume();
                      });
   return vm;
+}
+
+void build_under_limit(std::size_t limit) {
+  FaultAllocator allocator;
+  ReferenceLedger references;
+  const auto host = std::make_shared<HostContext>();
+  {
+    cxxlua::StateOptions options = sandbox_options();
+    options.allocator = allocator.function();
+    options.allocator_data = allocator.data();
+    options.reference_observer = &references;
+    allocator.set_byte_limit(limit);
+    std::optional<cxxlua::State> state;
+    try {
+      state.emplace(options);
+      apply_sandbox(*state);
+      install_host_api(*state, host);
+    } catch (const cxxlua::Error&) {
+      // Out of memory part-way: expected under a small limit.
+    }
+    allocator.set_byte_limit(0);
+    if (state) {
+      references.check_none_live("create_state under a tight limit");
+      state->close();
+    }
+  }
+  check_memory_returned(allocator, "create_state under a tight limit");
 }
 
 }  // namespace luahammer

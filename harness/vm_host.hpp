@@ -59,6 +59,11 @@ struct VmState {
 };
 
 // A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
+// Builds a state (sandbox, host API) under an allocation limit of `limit` bytes, which may
+// be too small: construction then fails part-way. Either way the state is closed and every
+// byte must come back (a failed constructor that leaks is a finding).
+void build_under_limit(std::size_t limit);
+
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget);
 void register_vm_types(const cxxlua::StateHandle& state);
 // The end of an owned state's life, with every ledger checked: drops what the host holds,

@@ -584,6 +584,13 @@ int call_host_function(lua_State* L, bool& yield) {
 // Raises core->raising as an error box. Called with no C++ object alive on the frame.
 int raise_pending(lua_State* L) {
   StateCore* core = StateCore::of(L);
+  if (core->closing()) {
+    // Lua gives no finalizer to an object made while lua_close runs the last finalizers
+    // (GCSTPCLS): a box would be freed without its __gc. Raise the message as a string.
+    lua_pushstring(L, core->raising != nullptr ? core->raising->what() : "error lost while it was raised");
+    core->raising = nullptr;
+    return lua_error(L);
+  }
   void* memory = lua_newuserdatauv(L, sizeof(Slot), 0);
   auto* slot = new (memory) Slot();
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kErrorBoxKey);

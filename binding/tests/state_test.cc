@@ -4,6 +4,7 @@
 // thread when it is not thread-safe.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <thread>
 
 #include "test_support.hpp"
@@ -81,6 +82,16 @@ TEST(States, GarbageCollectorControl) {
   state.set_gc_incremental(100, 200, 10);
   while (!state.gc_step(1)) {
   }
+}
+
+// Lua gives no finalizer to an object created while lua_close runs the last finalizers
+// (GCSTPCLS), so an error box made then would be freed without its __gc (finding #8).
+TEST(States, AHostErrorRaisedWhileClosingLeavesNoObjectWithoutAFinalizer) {
+  State state;
+  state.globals().set("fail", state.create_function([]() -> int { throw std::runtime_error("refused"); }));
+  state.exec("kept = setmetatable({}, {__gc = function() local ok, e = pcall(fail) closing_error = e fail() end})");
+  state.close();
+  EXPECT_EQ(state.finalizers_skipped_by_lua(), 0u);
 }
 
 TEST(StatesDeathTest, NonThreadSafeStateUsedFromAnotherThreadAborts) {

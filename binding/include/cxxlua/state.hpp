@@ -81,6 +81,7 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   lua_State* current() const noexcept { return current_ != nullptr ? current_ : main(); }
   void open(lua_State* L) noexcept;
   void close();
+  bool closing() const noexcept { return closing_.load(); }  // lua_close is running
   static StateCore* of(lua_State* L) noexcept {
     return *static_cast<StateCore**>(lua_getextraspace(L));
   }
