@@ -287,6 +287,9 @@ class StateHandle {
 };
 
 // Owns the lua_State: closing it (explicitly or on destruction) runs every finalizer.
+// Meanwhile the binding refuses entries (StateClosed), and an error a host function
+// raises reaches Lua as its message string, not an error box: Lua gives no finalizer to
+// an object created while it closes.
 class State : public StateHandle {
  public:
   explicit State(const StateOptions& options = {});
