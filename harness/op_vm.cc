@@ -555,9 +555,7 @@ class Runtime {
         return;
       case OpCode::ClearFailPlan:
         if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
-          vm->allocator->disarm();
-          vm->allocator->set_byte_limit(options_.memory_cap);
-          vm->state->set_memory_limit(0);
+          lift_limits(*vm, options_.memory_cap);
         }
         return;
       case OpCode::SetMemoryLimit:
@@ -716,9 +714,7 @@ class Runtime {
       if (vm.state && !vm.state->is_closed() && vm.owned) open.push_back(&vm);
     }
     for (VmState* vm : open) {
-      vm->allocator->disarm();
-      vm->allocator->set_byte_limit(0);
-      vm->state->set_memory_limit(0);
+      lift_limits(*vm);
       std::lock_guard<std::mutex> lock(vm->host->mutex);
       vm->host->stored.clear();
       vm->host->to_complete.clear();

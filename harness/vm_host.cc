@@ -177,10 +177,14 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
 
 }  // namespace
 
-void check_and_close(VmState& vm, const char* what) {
+void lift_limits(VmState& vm, std::size_t byte_limit) {
   vm.allocator->disarm();
-  vm.allocator->set_byte_limit(0);
+  vm.allocator->set_byte_limit(byte_limit);
   vm.state->set_memory_limit(0);
+}
+
+void check_and_close(VmState& vm, const char* what) {
+  lift_limits(vm);
   vm.state->remove_hook();
   {
     std::lock_guard<std::mutex> lock(vm.host->mutex);

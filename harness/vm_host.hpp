@@ -59,6 +59,10 @@ struct VmState {
 };
 
 // A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
+// Allocation failure off, the allocator's byte limit back to `byte_limit` (0: none), the
+// binding's own memory limit off: what every check and every clear starts from.
+void lift_limits(VmState& vm, std::size_t byte_limit = 0);
+
 // Builds a state (sandbox, host API) under an allocation limit of `limit` bytes, which may
 // be too small: construction then fails part-way. Either way the state is closed and every
 // byte must come back (a failed constructor that leaks is a finding).
