@@ -310,7 +310,7 @@ class Runtime {
         if (op.b & 2) {
           // A throwaway state built under a limit that may be too small for it.
           acted_ = true;
-          build_under_limit(1024 + (op.n % 64) * 512);
+          build_under_limit(tight_state_limit(op.n));
           return;
         }
         if (vm.state && (!vm.owned || !vm.state->is_closed())) return;

@@ -33,6 +33,8 @@ enum class OpCode : std::uint8_t {
 };
 const char* op_name(OpCode code) noexcept;
 const char* snippet_name(std::uint32_t n) noexcept;  // what LoadSnippet with operand n loads
+// The byte limit CreateState's throwaway variant (b & 2) builds a state under, 1 to 33 KiB.
+constexpr std::size_t tight_state_limit(std::uint32_t n) noexcept { return 1024 + (n % 64) * 512; }
 
 struct Op {
   OpCode code = OpCode::CreateState;

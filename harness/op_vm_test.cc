@@ -7,6 +7,7 @@
 
 #include "harness/op_vm.hpp"
 #include "harness/random_bytes.hpp"
+#include "harness/vm_host.hpp"
 
 namespace luahammer {
 namespace {
@@ -68,6 +69,17 @@ TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
   const RunStats stats = run_program(program);
   EXPECT_EQ(stats.ops, program.ops.size());
   EXPECT_GE(stats.clean_errors, 2u);  // both calls after close
+}
+
+// CreateState's throwaway variant: its limits must both stop construction part-way and let
+// it finish, or the op exercises one side only. Every build checks that all its memory
+// came back (check_memory_returned aborts the test otherwise).
+TEST(OpProgram, TightStateLimitsBothFailPartWayAndSucceed) {
+  int built = 0;
+  int failed = 0;
+  for (std::uint32_t n = 0; n < 64; ++n) ++(build_under_limit(tight_state_limit(n)) ? built : failed);
+  EXPECT_GT(built, 0);
+  EXPECT_GT(failed, 0);
 }
 
 }  // namespace

@@ -232,10 +232,11 @@ VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t in
   return vm;
 }
 
-void build_under_limit(std::size_t limit) {
+bool build_under_limit(std::size_t limit) {
   FaultAllocator allocator;
   ReferenceLedger references;
   const auto host = std::make_shared<HostContext>();
+  bool built = false;
   {
     cxxlua::StateOptions options = sandbox_options();
     options.allocator = allocator.function();
@@ -251,12 +252,14 @@ void build_under_limit(std::size_t limit) {
       // Out of memory part-way: expected under a small limit.
     }
     allocator.set_byte_limit(0);
+    built = state.has_value();
     if (state) {
       references.check_none_live("create_state under a tight limit");
       state->close();
     }
   }
   check_memory_returned(allocator, "create_state under a tight limit");
+  return built;
 }
 
 }  // namespace luahammer

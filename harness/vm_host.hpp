@@ -58,16 +58,16 @@ struct VmState {
   bool owned = true;  // false: shared with other workers, not closed or checked here
 };
 
-// A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
 // Allocation failure off, the allocator's byte limit back to `byte_limit` (0: none), the
 // binding's own memory limit off: what every check and every clear starts from.
 void lift_limits(VmState& vm, std::size_t byte_limit = 0);
 
 // Builds a state (sandbox, host API) under an allocation limit of `limit` bytes, which may
 // be too small: construction then fails part-way. Either way the state is closed and every
-// byte must come back (a failed constructor that leaks is a finding).
-void build_under_limit(std::size_t limit);
+// byte must come back (a failed constructor that leaks is a finding). True if it was built.
+bool build_under_limit(std::size_t limit);
 
+// A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget);
 void register_vm_types(const cxxlua::StateHandle& state);
 // The end of an owned state's life, with every ledger checked: drops what the host holds,
