@@ -155,7 +155,8 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     const auto* text = error.get_if<cxxlua::String>();
     if (text == nullptr) return true;  // an error box or another value: a host error
     const std::string message = text->to_std_string();
-    for (const char* expected : {"hook plan", "instruction budget", "memory", "closing", "C stack overflow"}) {
+    // "hook failed": the binding's report of an exception a hook plan threw (of any type).
+    for (const char* expected : {"hook plan", "hook failed", "instruction budget", "memory", "closing", "C stack overflow"}) {
       if (message.find(expected) != std::string::npos) return true;
     }
     return false;

@@ -99,7 +99,7 @@ int run_hook_users(lua_State* L, lua_Debug* ar) {
     }
     return kHookError;
   } catch (...) {
-    core->hook_message = "hook failed";
+    core->hook_message = "hook failed: unknown C++ exception";
     return kHookError;
   }
 }

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <stdexcept>
 
 #include "test_support.hpp"
 
@@ -124,6 +125,28 @@ TEST(Hooks, BudgetAndUserHookCoexist) {
   }
   EXPECT_EQ(budget_checks, 10);
   EXPECT_GT(lines, 0);
+}
+
+// An exception escaping a hook, of a standard type or not, becomes a clean Lua error with
+// the hook named in its message; the state stays usable.
+TEST(Hooks, ExceptionsEscapingAHookBecomeCleanErrors) {
+  State state;
+  for (int kind = 0; kind < 2; ++kind) {
+    state.set_hook(HookTriggers{true, false, false, 0}, [kind](StateHandle&, const HookEvent&) -> HookAction {
+      if (kind == 0) throw std::runtime_error("out of patience");
+      throw 7;
+    });
+    try {
+      state.exec("local function f() end f()");
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(e.message().find(kind == 0 ? "hook failed: out of patience" : "hook failed: unknown C++ exception"),
+                std::string::npos)
+          << e.message();
+    }
+    state.remove_hook();
+    EXPECT_EQ(state.load("return 2").call_as<int>(), 2);
+  }
 }
 
 TEST(Hooks, ReplacedAndRemovedFromInsideAHook) {
