@@ -59,7 +59,7 @@ for t in "${all[@]}"; do
   [ ${#dirs[@]} -gt 0 ] || { echo "coverage: $t: no corpus to replay"; continue; }
   # In batches: an input that crashes (a finding, or memory corruption the coverage build
   # has no sanitizer to stop) loses only its batch, whose inputs then run one by one.
-  find -L "${dirs[@]}" -type f | sort > "$out/$t.inputs"
+  find -L "${dirs[@]}" -type f ! -name '*.explain' ! -name '*.expect' | sort > "$out/$t.inputs"
   files=$(wc -l < "$out/$t.inputs")
   rm -f "$out/$t.crashing" "$out/$t.batch."*
   split -l 200 "$out/$t.inputs" "$out/$t.batch."

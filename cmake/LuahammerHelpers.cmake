@@ -70,7 +70,7 @@ function(luahammer_add_fuzzer name)
     set_tests_properties(fuzz_smoke.${name}.seeds PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
   endif()
   if(EXISTS ${regressions})
-    add_test(NAME regression.${name} COMMAND ${name}_replay ${regressions})
+    add_test(NAME regression.${name} COMMAND ${name}_replay --check-decoding ${regressions})
     set_tests_properties(regression.${name} PROPERTIES LABELS regression TIMEOUT 300)
   endif()
 

@@ -1,6 +1,9 @@
 // Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
 // LLVMFuzzerTestOneInput over files and folders of inputs.
-// usage: <target>_replay [--explain] PATH…
+// usage: <target>_replay [--explain] [--check-decoding] PATH…
+// --check-decoding: an input F with a sibling F.explain (its decoding when it was
+// recorded) must still decode to exactly that, or the replay stops with exit status 1: a
+// change of the input format would otherwise turn a reproducer into a different program.
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -26,7 +29,9 @@ bool collect(const std::string& path, std::vector<std::string>& files) {
     if (dir == nullptr) return false;
     std::vector<std::string> names;
     while (dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+      const std::string name = entry->d_name;
+      const bool snapshot = name.size() > 8 && name.compare(name.size() - 8, 8, ".explain") == 0;
+      if (name[0] != '.' && !snapshot) names.emplace_back(name);
     }
     closedir(dir);
     std::sort(names.begin(), names.end());
@@ -43,13 +48,17 @@ bool collect(const std::string& path, std::vector<std::string>& files) {
 
 int main(int argc, char** argv) {
   bool explain = false;
+  bool check_decoding = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--explain") {
       explain = true;
+    } else if (arg == "--check-decoding") {
+      check_decoding = true;
     } else if (arg == "-h" || arg == "--help") {
-      std::printf("usage: %s [--explain] PATH...\n  replays each input file (folders recursively)\n", argv[0]);
+      std::printf("usage: %s [--explain] [--check-decoding] PATH...\n  replays each input file (folders recursively);\n"
+                  "  --check-decoding: an input F with a sibling F.explain must still decode to it\n", argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "replay: unknown option '%s' (see --help)\n", arg.c_str());
@@ -63,6 +72,19 @@ int main(int argc, char** argv) {
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (check_decoding) {
+      std::ifstream snapshot(file + ".explain", std::ios::binary);
+      if (snapshot) {
+        const std::string recorded((std::istreambuf_iterator<char>(snapshot)), std::istreambuf_iterator<char>());
+        if (recorded != luahammer_fuzz_explain(bytes.data(), bytes.size())) {
+          std::fprintf(stderr,
+                       "replay: %s no longer decodes as %s.explain records (the input format changed): re-derive "
+                       "the reproducer, or refresh the snapshot with --explain if it still reproduces\n",
+                       file.c_str(), file.c_str());
+          return 1;
+        }
+      }
+    }
     if (explain) {
       std::printf("== %s (%zu bytes)\n%s", file.c_str(), bytes.size(),
                   luahammer_fuzz_explain(bytes.data(), bytes.size()).c_str());

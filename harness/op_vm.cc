@@ -697,9 +697,8 @@ class Runtime {
   }
 
   void finish() {
-    drive_async_calls();
-    calls_.clear();
-    stored_.clear();
+    // The chaos stops before the liveness check: a hook plan that yields every few lines
+    // keeps a long call going one slice per poll, which is progress, not a stall.
     for (const Thread& thread : hooked_) {
       try {
         if (thread.state_alive()) thread.remove_hook();
@@ -708,6 +707,16 @@ class Runtime {
       }
     }
     hooked_.clear();
+    for (VmState& vm : states_) {
+      try {
+        if (vm.state && vm.owned && !vm.state->is_closed()) vm.state->remove_hook();
+      } catch (const cxxlua::Error&) {
+        ++stats_.clean_errors;
+      }
+    }
+    drive_async_calls();
+    calls_.clear();
+    stored_.clear();
     for (Slot& slot : slots_) slot.value = Value();
     std::vector<VmState*> open;
     for (VmState& vm : states_) {

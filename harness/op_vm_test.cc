@@ -71,6 +71,40 @@ TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
   EXPECT_GE(stats.clean_errors, 2u);  // both calls after close
 }
 
+// The liveness oracle at the end of a program: an async call whose wake was lost stays
+// pending through every wake-and-poll round and is reported; with its wake it finishes.
+// The lost wake is simulated by dropping the host's pending completions before the op
+// after the first poll (the shared-host hook of the thread driver gives the test access).
+void RunAsyncSumLosingItsWake(bool lose_wake) {
+  VmState vm = make_vm_state(false, 16 * 1024 * 1024, 200000);
+  RunOptions options;
+  options.shared_state = vm.state;
+  options.shared_host = vm.host;
+  options.shared_instructions = vm.instructions;
+  int ops_seen = 0;
+  options.on_op = [&](const Op&) {
+    if (++ops_seen == 4 && lose_wake) {
+      std::lock_guard<std::mutex> lock(vm.host->mutex);
+      vm.host->to_complete.clear();
+    }
+  };
+  OpProgram program;
+  for (OpCode code : {OpCode::LoadSnippet, OpCode::StartAsync, OpCode::PollAsync, OpCode::GcCollect}) {
+    Op op;
+    op.code = code;
+    op.n = code == OpCode::LoadSnippet ? 7 : 0;  // async_sum: host.fetch(1) + host.fetch(2)
+    program.ops.push_back(op);
+  }
+  ASSERT_STREQ(snippet_name(7), "async_sum");
+  run_program(program, options);
+}
+
+TEST(OpProgram, AsyncCallWithItsWakeFinishesAtTheEnd) { RunAsyncSumLosingItsWake(false); }
+
+TEST(OpProgramDeathTest, AsyncCallThatLostItsWakeFiresTheLivenessOracle) {
+  EXPECT_DEATH(RunAsyncSumLosingItsWake(true), "luahammer: liveness: async call still pending after 256 wake-and-poll rounds");
+}
+
 // CreateState's throwaway variant: its limits must both stop construction part-way and let
 // it finish, or the op exercises one side only. Every build checks that all its memory
 // came back (check_memory_returned aborts the test otherwise).
