@@ -147,14 +147,21 @@ for line in open(sys.argv[4]):
     m = re.match(r'^\s*(\d+)\|\s*([0-9.]+[kMGTE]?)?\|', line)
     if m and m.group(2) is not None and current:
         counts.setdefault(current, {})[int(m.group(1))] = m.group(2) != '0'
-every, kept = [0, 0], [0, 0]
+every, kept, ran_dead = [0, 0], [0, 0], []
 for path, lines in counts.items():
     dead = canary_lines(path)
     for number, hit in lines.items():
         every[1] += 1; every[0] += hit
         if number not in dead:
             kept[1] += 1; kept[0] += hit
-if every[1]:
+        elif hit:
+            ran_dead.append(f"{path[len(root):]}:{number}")
+if ran_dead:  # a canary block cannot run without canaries: the block finder is wrong
+    print("coverage.sh: warning: lines counted as canary blocks ran (" + ", ".join(ran_dead[:5]) +
+          "); the canary-excluded figure is not to be trusted", file=sys.stderr)
+if not every[1]:
+    print("coverage.sh: warning: no per-line counts for binding/ (see llvm-cov.log)", file=sys.stderr)
+else:
     areas['binding core, per source line'] = every
     areas['binding core, per source line, canary blocks excluded'] = kept
 result = {k: {'lines_covered': v[0], 'lines': v[1], 'percent': round(100.0 * v[0] / v[1], 2) if v[1] else 0.0}
