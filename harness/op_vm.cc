@@ -310,7 +310,7 @@ class Runtime {
         if (op.b & 2) {
           // A throwaway state built under a limit that may be too small for it.
           acted_ = true;
-          build_under_limit(tight_state_limit(op.n));
+          build_under_limit(tight_state_limit(op.n), options_.instruction_budget);
           return;
         }
         if (vm.state && (!vm.owned || !vm.state->is_closed())) return;

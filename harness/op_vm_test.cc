@@ -111,7 +111,7 @@ TEST(OpProgramDeathTest, AsyncCallThatLostItsWakeFiresTheLivenessOracle) {
 TEST(OpProgram, TightStateLimitsBothFailPartWayAndSucceed) {
   int built = 0;
   int failed = 0;
-  for (std::uint32_t n = 0; n < 64; ++n) ++(build_under_limit(tight_state_limit(n)) ? built : failed);
+  for (std::uint32_t n = 0; n < 64; ++n) ++(build_under_limit(tight_state_limit(n), RunOptions{}.instruction_budget) ? built : failed);
   EXPECT_GT(built, 0);
   EXPECT_GT(failed, 0);
 }

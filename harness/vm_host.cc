@@ -1,6 +1,5 @@
 #include "harness/vm_host.hpp"
 
-#include <optional>
 #include <stdexcept>
 
 #include "harness/sandbox.hpp"
@@ -206,19 +205,27 @@ void check_after_close(VmState& vm, const char* what) {
   check_finalizers_called_by_lua(*vm.state, what);
 }
 
-VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
+namespace {
+
+// What a VM state needs besides its lua_State: allocator, ledgers, host context, budget.
+VmState vm_parts(std::uint64_t instruction_budget) {
   VmState vm;
   vm.allocator = std::make_unique<FaultAllocator>();
   vm.references = std::make_unique<ReferenceLedger>();
   vm.host = std::make_shared<HostContext>();
   vm.instructions = std::make_shared<std::atomic<std::uint64_t>>(0);
   vm.instruction_ticks_allowed = instruction_budget / 1000 + 1;
+  return vm;
+}
+
+// Builds the state over its parts: sandbox, host API and the instruction budget. Throws
+// when memory runs out part-way; whatever was built is left in vm.state.
+void open_vm_state(VmState& vm, bool thread_safe) {
   cxxlua::StateOptions options = sandbox_options();
   options.allocator = vm.allocator->function();
   options.allocator_data = vm.allocator->data();
   options.reference_observer = vm.references.get();
   options.thread_safe = thread_safe;
-  vm.allocator->set_byte_limit(memory_cap);
   vm.state = std::make_shared<cxxlua::State>(options);
   apply_sandbox(*vm.state);
   install_host_api(*vm.state, vm.host);
@@ -230,36 +237,33 @@ VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t in
                        return ++*ticks > allowed ? cxxlua::HookAction::error("instruction budget exhausted")
                                                  : cxxlua::HookAction::resume();
                      });
+}
+
+}  // namespace
+
+VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
+  VmState vm = vm_parts(instruction_budget);
+  vm.allocator->set_byte_limit(memory_cap);
+  open_vm_state(vm, thread_safe);
   return vm;
 }
 
-bool build_under_limit(std::size_t limit) {
-  FaultAllocator allocator;
-  ReferenceLedger references;
-  const auto host = std::make_shared<HostContext>();
-  bool built = false;
-  {
-    cxxlua::StateOptions options = sandbox_options();
-    options.allocator = allocator.function();
-    options.allocator_data = allocator.data();
-    options.reference_observer = &references;
-    allocator.set_byte_limit(limit);
-    std::optional<cxxlua::State> state;
-    try {
-      state.emplace(options);
-      apply_sandbox(*state);
-      install_host_api(*state, host);
-    } catch (const cxxlua::Error&) {
-      // Out of memory part-way: expected under a small limit.
-    }
-    allocator.set_byte_limit(0);
-    built = state.has_value();
-    if (state) {
-      references.check_none_live("create_state under a tight limit");
-      state->close();
-    }
+bool build_under_limit(std::size_t limit, std::uint64_t instruction_budget) {
+  VmState vm = vm_parts(instruction_budget);
+  vm.allocator->set_byte_limit(limit);
+  try {
+    open_vm_state(vm, false);
+  } catch (const cxxlua::Error&) {
+    // Out of memory part-way: expected under a small limit.
   }
-  check_memory_returned(allocator, "create_state under a tight limit");
+  const bool built = vm.state != nullptr;
+  vm.allocator->set_byte_limit(0);
+  if (vm.state) {
+    vm.references->check_none_live("create_state under a tight limit");
+    vm.state->close();
+    vm.state.reset();
+  }
+  check_memory_returned(*vm.allocator, "create_state under a tight limit");
   return built;
 }
 

@@ -62,10 +62,11 @@ struct VmState {
 // binding's own memory limit off: what every check and every clear starts from.
 void lift_limits(VmState& vm, std::size_t byte_limit = 0);
 
-// Builds a state (sandbox, host API) under an allocation limit of `limit` bytes, which may
-// be too small: construction then fails part-way. Either way the state is closed and every
-// byte must come back (a failed constructor that leaks is a finding). True if it was built.
-bool build_under_limit(std::size_t limit);
+// Builds a VM state (as make_vm_state) under an allocation limit of `limit` bytes, which
+// may be too small: construction then fails part-way. Either way the state is closed and
+// every byte must come back (a failed constructor that leaks is a finding). True if the
+// lua_State was created (the later steps may still have failed).
+bool build_under_limit(std::size_t limit, std::uint64_t instruction_budget);
 
 // A sandboxed state with the host API; instruction budget in count-hook ticks of 1000.
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget);
