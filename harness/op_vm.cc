@@ -707,9 +707,13 @@ class Runtime {
       }
     }
     hooked_.clear();
+    std::vector<VmState*> open;
     for (VmState& vm : states_) {
+      if (vm.state && !vm.state->is_closed() && vm.owned) open.push_back(&vm);
+    }
+    for (VmState* vm : open) {
       try {
-        if (vm.state && vm.owned && !vm.state->is_closed()) vm.state->remove_hook();
+        vm->state->remove_hook();
       } catch (const cxxlua::Error&) {
         ++stats_.clean_errors;
       }
@@ -718,10 +722,6 @@ class Runtime {
     calls_.clear();
     stored_.clear();
     for (Slot& slot : slots_) slot.value = Value();
-    std::vector<VmState*> open;
-    for (VmState& vm : states_) {
-      if (vm.state && !vm.state->is_closed() && vm.owned) open.push_back(&vm);
-    }
     for (VmState* vm : open) {
       lift_limits(*vm);
       std::lock_guard<std::mutex> lock(vm->host->mutex);
@@ -733,7 +733,7 @@ class Runtime {
     for (int round = 0; round < 3; ++round) {
       for (VmState* vm : open) {
         try {
-          vm->state->remove_hook();
+          vm->state->remove_hook();  // again: the first removal can fail under a fail plan
           vm->state->collect_garbage();
           (void)vm->state->create_table();
         } catch (const cxxlua::Error&) {
