@@ -64,7 +64,12 @@ if [ -n "${LUA_SOURCE_DIR:-}" ]; then
   [ -f "$header" ] || die "LUA_SOURCE_DIR=$LUA_SOURCE_DIR has no src/lua.h"
   release=$(awk '/define LUA_VERSION_(MAJOR|MINOR|RELEASE)[ \t]/ {gsub(/"/,"",$3); v=v (v?".":"") $3} END {print v}' "$header")
   [ "$release" = "$version" ] || die "LUA_SOURCE_DIR=$LUA_SOURCE_DIR is Lua $release, expected $version"
-  rm -rf "$dest" && mkdir -p "$dest" && cp -R "$LUA_SOURCE_DIR/." "$dest/"
+  if [ "$(cd "$LUA_SOURCE_DIR" && pwd -P)" = "$(mkdir -p "$dest" && cd "$dest" && pwd -P)" ]; then
+    say "LUA_SOURCE_DIR is third_party/lua-$version itself: left as it is"; exit 0
+  fi
+  tmp=$(mktemp -d "$root/third_party/.copy.XXXXXX")
+  cp -R "$LUA_SOURCE_DIR/." "$tmp/" || { rm -rf "$tmp"; die "cannot copy $LUA_SOURCE_DIR"; }
+  rm -rf "$dest" && mv "$tmp" "$dest"
   echo "unverified-source-dir" > "$stamp"
   say "Lua $version copied from LUA_SOURCE_DIR (not checksummed: a directory has no tarball hash)"
   exit 0

@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -137,12 +138,18 @@ def slug(text, size=48):
     return s[:size].strip("-") or "unknown"
 
 
+# Reports whose stack says where the input happened to be, not where a bug is: a timeout
+# and a budget escape are one signature per target, whatever was running at the moment.
+FRAMELESS = re.compile(r"libFuzzer: timeout|luahammer: budget escape")
+ESCAPE = re.compile(r"^luahammer: budget escape")
+
+
 def signature(output):
     line = first_report_line(output)
     if line is None:
         return None, None, []
     kind = normalize(line)
-    frames = our_frames(output)
+    frames = [] if FRAMELESS.search(line) else our_frames(output)
     digest = hashlib.sha1((kind + "\n" + "\n".join(frames)).encode()).hexdigest()[:10]
     kind_slug = slug(re.sub(r"^(luahammer|cxxlua): ", r"\1 ", kind).replace("ERROR: ", ""))
     return f"{kind_slug}-{digest}", line, frames
@@ -165,8 +172,29 @@ class Target:
         self.control = os.path.join(self.work, "merge.control")
         self.corpus = os.path.join(args.out, "corpus", name)
         self.crashes = os.path.join(args.out, "crashes", name)
-        for d in (self.new, self.artifacts, self.corpus, self.crashes):
+        self.tmp = os.path.join(self.work, "tmp")
+        for d in (self.new, self.artifacts, self.corpus, self.crashes, self.tmp):
             os.makedirs(d, exist_ok=True)
+
+    def env(self):
+        """The sanitizers' options, and TMPDIR in the target's own folder: libFuzzer's fork
+        mode keeps its temporary folders there, and a killed run's are wiped."""
+        env = sanitizer_env()
+        env["TMPDIR"] = self.tmp
+        return env
+
+    def tidy(self):
+        """What an interrupted run left: crash files written into the working folder (by
+        merges before they had an artifact prefix) go where they are processed; temporary
+        folders and half-stored findings are removed."""
+        for name in os.listdir(self.work):
+            if name.startswith(FINDING_PREFIXES):
+                os.replace(os.path.join(self.work, name), os.path.join(self.artifacts, name))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.makedirs(self.tmp, exist_ok=True)
+        for name in os.listdir(self.crashes):
+            if name.startswith(".tmp-"):
+                shutil.rmtree(os.path.join(self.crashes, name), ignore_errors=True)
 
     def read_options(self):
         """`<target>.options` beside the binary: libFuzzer flags, dict path made absolute."""
@@ -191,20 +219,98 @@ class Target:
 
 
 def die_with_parent():
-    """Children get SIGKILL when the nightly dies (even by kill -9), so a rerun never
-    races with a libFuzzer left running from the killed one."""
+    """Children get SIGKILL when the nightly dies (even by kill -9)."""
     ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+class Groups:
+    """Every child leads a process group of its own, recorded in OUT/children.json while
+    it runs: libFuzzer's fork and merge modes start grandchildren that the death signal of
+    the direct child does not reach. Every exit path kills the groups; a rerun after kill -9
+    kills the ones the killed run left (checked by their command line: a group id may have
+    been reused by an unrelated process)."""
+    path = None
+    live = set()
+
+    @classmethod
+    def start(cls, out):
+        cls.path = os.path.join(out, "children.json")
+        for pgid in read_json(cls.path, []):
+            cls.kill(pgid, only_ours=True)
+        cls.live = set()
+        cls.save()
+
+    @classmethod
+    def save(cls):
+        if cls.path:
+            write_json(cls.path, sorted(cls.live))
+
+    @classmethod
+    def add(cls, pid):
+        cls.live.add(pid)
+        cls.save()
+
+    @classmethod
+    def done(cls, pid):
+        cls.kill(pid)  # grandchildren of a finished child (an inner merge) end with it
+        cls.live.discard(pid)
+        cls.save()
+
+    @staticmethod
+    def members(pgid):
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        pids.append((int(entry), f.read().decode(errors="replace")))
+            except (OSError, IndexError, ValueError):
+                continue
+        return pids
+
+    @classmethod
+    def kill(cls, pgid, only_ours=False):
+        members = cls.members(pgid)
+        if only_ours and not any(ROOT in cmd or "_fuzzer" in cmd or "_replay" in cmd for _, cmd in members):
+            return
+        if members:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    @classmethod
+    def kill_all(cls):
+        for pgid in list(cls.live):
+            cls.kill(pgid)
+        cls.live = set()
+        cls.save()
+
+
+def spawn(cmd, **kw):
+    """Popen in a process group of its own, recorded until it is reaped (Groups.done)."""
+    proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=die_with_parent, **kw)
+    Groups.add(proc.pid)
+    return proc
 
 
 def run(cmd, timeout, env=None, cwd=None):
     """Runs cmd, returns (exit status, combined output); a hang is killed and reported."""
+    proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, errors="replace", text=True,
+                 cwd=cwd)
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                           env=env, errors="replace", text=True, preexec_fn=die_with_parent, cwd=cwd)
-        return p.returncode, p.stdout
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return None, out + f"\n(nightly: killed after {timeout} s)\n"
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        Groups.kill(proc.pid)
+        out, _ = proc.communicate()
+        return None, (out or "") + f"\n(nightly: killed after {timeout} s)\n"
+    finally:
+        Groups.done(proc.pid)
 
 
 def sanitizer_env():
@@ -255,6 +361,9 @@ def process_artifacts(target, args, run_state):
             os.replace(path, os.path.join(flaky, name))
             say(f"{target.name}: {name} did not reproduce; kept in {os.path.relpath(flaky, args.out)}")
             continue
+        if ESCAPE.match(line):
+            store_escape(target, args, name, path, sig, line, report)
+            continue
         final = os.path.join(target.crashes, sig)
         if os.path.isdir(final):
             info = read_json(os.path.join(final, "info.json"), {})
@@ -290,7 +399,7 @@ def process_artifacts(target, args, run_state):
             "input_bytes": os.path.getsize(os.path.join(scratch, "input")),
             "original_bytes": os.path.getsize(path),
             "first_seen": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "run": run_state["id"],
+            "run": run_state["id"], "reported": False,
             "reproduce": f"{canary}{shlex.quote(os.path.relpath(target.binary, ROOT))} {shlex.quote(stored)}",
             "explain": f"{canary}{shlex.quote(os.path.relpath(target.replay, ROOT))} --explain {shlex.quote(stored)}",
         }
@@ -302,6 +411,34 @@ def process_artifacts(target, args, run_state):
             f"{', minimized from %d' % info['original_bytes'] if info['input_bytes'] < info['original_bytes'] else ''}"
             f", {'confirmed' if confirmed else 'NOT confirmed'})")
     return new_signatures
+
+
+def store_escape(target, args, name, path, sig, line, report):
+    """A budget escape is not a finding: kept under OUT/escapes/<target>/<signature>/ (the
+    first input, its report and a count), so the sandbox can be given a bound for it."""
+    folder = os.path.join(args.out, "escapes", target.name, sig)
+    os.makedirs(folder, exist_ok=True)
+    info = read_json(os.path.join(folder, "info.json"), None)
+    if info is None:
+        shutil.copyfile(path, os.path.join(folder, "input"))
+        write_atomic(os.path.join(folder, "report.txt"), report)
+        info = {"target": target.name, "signature": sig, "first_line": line, "count": 0,
+                "reproduce": f"{os.path.relpath(target.binary, ROOT)} {os.path.join(folder, 'input')}"}
+        say(f"{target.name}: budget escape (not a finding) {sig}; kept in {os.path.relpath(folder, args.out)}")
+    info["count"] += 1
+    write_json(os.path.join(folder, "info.json"), info)
+    os.remove(path)
+
+
+def collect_escapes(out):
+    root = os.path.join(out, "escapes")
+    found = []
+    for target in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        for sig in sorted(os.listdir(os.path.join(root, target))):
+            info = read_json(os.path.join(root, target, sig, "info.json"), None)
+            if info:
+                found.append(info)
+    return found
 
 
 # ----------------------------------------------------------------- fuzz and merge
@@ -328,9 +465,8 @@ def fuzz(target, args, seconds, log_path):
 
     with open(log_path, "a") as log:
         log.write("$ " + " ".join(shlex.quote(c) for c in cmd) + "\n")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", env=sanitizer_env(), cwd=target.work,
-                                preexec_fn=die_with_parent)
+        proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                     env=target.env(), cwd=target.work)
         reader = threading.Thread(target=read, args=(proc, log), daemon=True)
         reader.start()
         while reader.is_alive():
@@ -343,19 +479,23 @@ def fuzz(target, args, seconds, log_path):
                     f"timeouts {s.get('timeouts', 0)}, ooms {s.get('ooms', 0)}")
             if elapsed > seconds + 300:
                 log.write("nightly: libFuzzer overran its budget by 300 s; stopped\n")
-                proc.kill()
+                Groups.kill(proc.pid)
         proc.wait()
+        Groups.done(proc.pid)
     return proc.returncode, series
 
 
 def merge(target, log_path, into, sources):
     """-merge=1 with a control file: an interrupted merge resumes where it stopped."""
     cmd = [target.binary, "-merge=1", f"-merge_control_file={target.control}",
-           *target.flags("max_len", "timeout", "rss_limit_mb"), into, *sources]
+           f"-artifact_prefix={target.artifacts}/", *target.flags("max_len", "timeout", "rss_limit_mb"),
+           into, *sources]
     with open(log_path, "a") as log:
         log.write("$ " + " ".join(shlex.quote(c) for c in cmd) + "\n")
-        p = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=sanitizer_env(), cwd=target.work,
-                           preexec_fn=die_with_parent)
+        log.flush()
+        p = spawn(cmd, stdout=log, stderr=subprocess.STDOUT, env=target.env(), cwd=target.work)
+        p.wait()
+        Groups.done(p.pid)
     if p.returncode != 0:
         say(f"{target.name}: merge exited {p.returncode} (see {log_path}); the unmerged inputs are kept")
         return False
@@ -419,8 +559,10 @@ def collect_findings(out):
 
 def write_reports(args, run_state):
     findings = collect_findings(args.out)
+    escapes = collect_escapes(args.out)
     coverage = read_json(os.path.join(args.out, "coverage", "coverage.json"), None)
     summary = {
+        "escapes": escapes,
         "run": run_state["id"], "preset": run_state["preset"], "minutes": run_state["minutes"],
         "canary": run_state.get("canary"), "complete": run_state.get("complete", False),
         "targets": run_state["targets"], "findings": findings,
@@ -469,6 +611,11 @@ budget {run_state['minutes']} min, {'complete' if run_state.get('complete') else
 {''.join(plots)}
 <h2>Findings</h2>
 {'<table><tr><th>target</th><th>signature</th><th>first line</th><th>seen</th><th>confirmed</th><th>bytes</th><th>reproduce</th></tr>' + ''.join(frows) + '</table>' if frows else '<p>None.</p>'}
+<h2>Budget escapes (not findings)</h2>
+<p>Inputs that ran past the per-input CPU guard: work no deterministic bound of the sandbox reaches yet.</p>
+{'<table><tr><th>target</th><th>signature</th><th>seen</th><th>reproduce</th></tr>' + ''.join(
+    f"<tr><td>{e(x['target'])}</td><td><code>{e(x['signature'])}</code></td><td>{x.get('count', 1)}</td>"
+    f"<td><code>{e(x['reproduce'])}</code></td></tr>" for x in escapes) + '</table>' if escapes else '<p>None.</p>'}
 <h2>Coverage</h2>
 {cov_html}
 </body></html>
@@ -513,7 +660,17 @@ def parse(argv):
         args.preset = "canary-fuzz" if canary else "fuzz"
     if canary and args.preset != "canary-fuzz":
         raise Fatal(f"LUAHAMMER_CANARY={canary} needs --preset canary-fuzz (the {args.preset} preset has no canaries)")
+    if canary and canary not in known_canaries():
+        raise Fatal(f"LUAHAMMER_CANARY={canary} is no canary (known: {', '.join(known_canaries())})")
     return args
+
+
+def known_canaries():
+    """The canary names of CXXLUA_CANARY_LIST, the one table of them."""
+    with open(os.path.join(ROOT, "binding", "include", "cxxlua", "canary.hpp")) as f:
+        text = f.read()
+    table = text[text.index("#define CXXLUA_CANARY_LIST"):text.index("enum class Site")]
+    return re.findall(r"X\((\w+)\)", table)
 
 
 def build(args):
@@ -537,7 +694,7 @@ def discover(args, build_dir):
         names += [n[:-7] for n in os.listdir(mod_dir) if n.startswith("module_") and n.endswith("_fuzzer")]
     names = sorted(names)
     if args.targets:
-        wanted = [t for t in args.targets.split(",") if t]
+        wanted = list(dict.fromkeys(t for t in args.targets.split(",") if t))  # each once, in order
         for t in wanted:
             if t not in names:
                 raise Fatal(f"no fuzz target '{t}' in {os.path.relpath(build_dir, ROOT)} "
@@ -556,6 +713,7 @@ def main(argv):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise Fatal(f"another nightly is running on {args.out}")
+    Groups.start(args.out)
     build(args)
     build_dir = os.path.join(ROOT, "build", args.preset)
     names = discover(args, build_dir)
@@ -581,8 +739,10 @@ def main(argv):
         target = Target(name, args, build_dir)
         log_path = os.path.join(target.work, f"{run_state['id']}.log")
         # Leftovers of an interrupted run first: crash files, then a half-done merge.
-        run_state["new_findings"] += process_artifacts(target, args, run_state)
+        target.tidy()
+        process_artifacts(target, args, run_state)
         finish_merge(target, log_path)
+        process_artifacts(target, args, run_state)
         say(f"{name}: fuzzing for {share} s (fork jobs {args.jobs}), corpus {count_files(target.corpus)} "
             f"+ {len(target.seed_dirs()) and count_files(target.seeds)} seeds")
         entry["status"] = "fuzzing"
@@ -592,18 +752,22 @@ def main(argv):
         entry["seconds"] = series[-1]["t"] if series else 0
         entry["libfuzzer_status"] = status
         new = process_artifacts(target, args, run_state)
-        run_state["new_findings"] += new
         merged = finish_merge(target, log_path)
+        new += process_artifacts(target, args, run_state)  # crashes found while merging
+        shutil.rmtree(target.tmp, ignore_errors=True)
         entry["corpus_files"] = count_files(target.corpus)
         entry["unique_findings"] = sum(1 for n in os.listdir(target.crashes)
                                        if os.path.exists(os.path.join(target.crashes, n, "info.json")))
-        entry["status"] = "done" if merged else "merge-failed"
+        started = bool(series) or status in (0, None)
+        entry["status"] = "done" if merged and started else "merge-failed" if started else "failed-to-start"
         write_json(state_path, run_state)
         s = series[-1] if series else {}
-        say(f"{name}: done: exec/s {s.get('exec_s', '?')}, cov {s.get('cov', '?')}, corpus {entry['corpus_files']} "
-            f"files, {len(new)} new unique finding(s), {entry['unique_findings']} in total")
-        if status not in (0, None) and not series:
-            say(f"{name}: libFuzzer exited {status} without fuzzing (see {log_path})")
+        if started:
+            say(f"{name}: done: exec/s {s.get('exec_s', '?')}, cov {s.get('cov', '?')}, corpus "
+                f"{entry['corpus_files']} files, {len(new)} new unique finding(s), {entry['unique_findings']} in total")
+        else:
+            say(f"{name}: libFuzzer exited {status} without fuzzing: {last_lines(log_path)} (see {log_path})")
+        run_state["new_findings"] = unreported(args.out)
         write_reports(args, run_state)
 
     if args.update_corpus:
@@ -614,6 +778,7 @@ def main(argv):
             if merge(target, os.path.join(target.work, f"{run_state['id']}.log"), target.seeds, [target.corpus]):
                 say(f"{name}: corpus/{name}: {before} -> {count_files(target.seeds)} files (new coverage only)")
 
+    run_state["new_findings"] = unreported(args.out)
     run_state["complete"] = True
     write_json(state_path, run_state)
     if not args.no_coverage:
@@ -628,17 +793,61 @@ def main(argv):
 
     findings = collect_findings(args.out)
     new = run_state["new_findings"]
-    say(f"summary: {len(names)} target(s), {len(findings)} unique finding(s), {len(new)} new; "
-        f"report {os.path.join(args.out, 'report.html')}")
+    escapes = collect_escapes(args.out)
+    failed = [n for n, t in run_state["targets"].items() if t.get("status") == "failed-to-start"]
+    say(f"summary: {len(names)} target(s), {len(findings)} unique finding(s), {len(new)} new, "
+        f"{len(escapes)} budget escape(s) (not findings); report {os.path.join(args.out, 'report.html')}")
+    mark_reported(args.out)
+    if failed:
+        raise Fatal(f"target(s) that could not start fuzzing: {', '.join(failed)} (their logs are under "
+                    f"{os.path.join(args.out, 'work')})")
     return 1 if new else 0
 
 
-if __name__ == "__main__":
+def last_lines(path, n=1):
     try:
-        sys.exit(main(sys.argv[1:]))
+        with open(path, errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip() and not line.startswith("$ ")]
+        return " / ".join(lines[-n:]) or "(no output)"
+    except OSError:
+        return "(no log)"
+
+
+def unreported(out):
+    """Findings no finished run has reported yet: new until then, even across a kill."""
+    return [f["signature"] for f in collect_findings(out) if f.get("reported") is False]
+
+
+def mark_reported(out):
+    root = os.path.join(out, "crashes")
+    for f in collect_findings(out):
+        if f.get("reported") is False:
+            f["reported"] = True
+            write_json(os.path.join(root, f["target"], f["signature"], "info.json"), f)
+
+
+def entry_point(argv):
+    """Exit status 0 clean, 1 new findings, 2 a setup or usage error (one line), 130
+    interrupted; the child process groups are killed on every path out."""
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return main(argv)
     except Fatal as error:
         print(f"nightly.sh: {error}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"nightly.sh: {error.strerror or error}{where}; what was stored before stays", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("nightly.sh: interrupted; rerun the same command to continue", file=sys.stderr)
-        sys.exit(130)
+        return 130
+    finally:
+        try:
+            Groups.kill_all()
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(entry_point(sys.argv[1:]))

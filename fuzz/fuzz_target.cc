@@ -1,8 +1,11 @@
 #include "fuzz/fuzz_target.hpp"
 
+#include "harness/input_guard.hpp"
+
 namespace luahammer::fuzz {
 
 int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size) {
+  const InputGuard guard;
   const OpProgram program = OpProgram::decode(data, size, spec.program);
   (void)run_program(program, spec.run);
   return 0;

@@ -3,6 +3,7 @@
 // Lua fuzzer has, here with the binding's oracles on.
 #include <string>
 
+#include "harness/input_guard.hpp"
 #include "harness/oracles.hpp"
 #include "harness/vm_host.hpp"
 
@@ -12,11 +13,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const luahammer::InputGuard guard;
   const std::string source(reinterpret_cast<const char*>(data), size);
   luahammer::VmState vm = luahammer::make_vm_state(false, 16 * 1024 * 1024, 200000);
   try {
     cxxlua::Function chunk = vm.state->load(source, "=input");
-    *vm.instructions = 0;
+    luahammer::reset_budget(vm);
     (void)chunk.call();
   } catch (const cxxlua::Error&) {
     // syntax and runtime errors are not findings

@@ -1,6 +1,8 @@
 // Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
 // LLVMFuzzerTestOneInput over files and folders of inputs.
 // usage: <target>_replay [--explain] [--check-decoding] PATH…
+// Inputs are regular files of at most kMaxInputBytes (a FIFO or a device is refused, never
+// read until it ends); a path that cannot be read is a usage error (exit 2), not "no finding".
 // --check-decoding: an input F with a sibling F.explain (its decoding when it was
 // recorded) must still decode to exactly that, or the replay stops with exit status 1: a
 // change of the input format would otherwise turn a reproducer into a different program.
@@ -21,6 +23,8 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
 
 namespace {
 
+constexpr long long kMaxInputBytes = 64LL * 1024 * 1024;
+
 bool collect(const std::string& path, std::vector<std::string>& files) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) return false;
@@ -38,8 +42,15 @@ bool collect(const std::string& path, std::vector<std::string>& files) {
     for (const auto& name : names) {
       if (!collect(path + "/" + name, files)) return false;
     }
-  } else {
+  } else if (S_ISREG(info.st_mode)) {
+    if (info.st_size > kMaxInputBytes) {
+      std::fprintf(stderr, "replay: '%s' is larger than %lld bytes: not an input\n", path.c_str(), kMaxInputBytes);
+      return false;
+    }
     files.push_back(path);
+  } else {
+    std::fprintf(stderr, "replay: '%s' is neither a regular file nor a folder\n", path.c_str());
+    return false;
   }
   return true;
 }
@@ -50,6 +61,7 @@ int main(int argc, char** argv) {
   bool explain = false;
   bool check_decoding = false;
   std::vector<std::string> files;
+  int paths = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--explain") {
@@ -63,14 +75,22 @@ int main(int argc, char** argv) {
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "replay: unknown option '%s' (see --help)\n", arg.c_str());
       return 2;
-    } else if (!collect(arg, files)) {
-      std::fprintf(stderr, "replay: cannot read '%s'\n", arg.c_str());
+    } else if (++paths, !collect(arg, files)) {
+      std::fprintf(stderr, "replay: cannot replay '%s' (see the line above, if any)\n", arg.c_str());
       return 2;
     }
+  }
+  if (paths == 0) {
+    std::fprintf(stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] PATH...)\n", argv[0]);
+    return 2;
   }
   LLVMFuzzerInitialize(&argc, &argv);
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "replay: cannot read '%s'\n", file.c_str());
+      return 2;
+    }
     const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (check_decoding) {
       std::ifstream snapshot(file + ".explain", std::ios::binary);

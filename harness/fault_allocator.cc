@@ -62,12 +62,17 @@ void* FaultAllocator::allocate(void* ud, void* ptr, std::size_t osize, std::size
       self->failures_.fetch_add(1);
       return nullptr;
     }
+    const std::uint64_t allowance = self->growth_allowance_.load();
+    if (allowance != 0 && self->grown_bytes_.load(std::memory_order_relaxed) + (nsize - old) > allowance) {
+      return nullptr;
+    }
   }
   void* block = std::realloc(ptr, nsize);
   if (block == nullptr) return nullptr;
   if (ptr == nullptr) self->live_blocks_.fetch_add(1);
   self->live_bytes_.fetch_add(nsize);
   self->live_bytes_.fetch_sub(old);
+  if (nsize > old) self->grown_bytes_.fetch_add(nsize - old, std::memory_order_relaxed);
   return block;
 }
 

@@ -33,6 +33,13 @@ class FaultAllocator {
   std::uint64_t requests() const noexcept { return requests_.load(); }
   std::uint64_t failures() const noexcept { return failures_.load(); }
   Mode mode() const noexcept { return mode_; }
+  // Bytes of growth granted since the last reset: allocation churn, which the instruction
+  // budget charges for (a loop of a few instructions can allocate a gigabyte).
+  std::uint64_t grown_bytes() const noexcept { return grown_bytes_.load(std::memory_order_relaxed); }
+  void reset_grown_bytes() noexcept { grown_bytes_.store(0, std::memory_order_relaxed); }
+  // Growth past `bytes` since the last reset is refused (0 = no allowance): churn that the
+  // budget's count hook would only see a thousand instructions later.
+  void set_growth_allowance(std::uint64_t bytes) noexcept { growth_allowance_.store(bytes); }
 
  private:
   bool should_fail() noexcept;
@@ -41,6 +48,8 @@ class FaultAllocator {
   std::atomic<std::size_t> byte_limit_{0};
   std::atomic<std::uint64_t> requests_{0};   // growth requests since the mode was set
   std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> grown_bytes_{0};
+  std::atomic<std::uint64_t> growth_allowance_{0};
   Mode mode_ = Mode::Off;
   std::uint64_t n_ = 0;
   std::uint32_t per_million_ = 0;

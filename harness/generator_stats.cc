@@ -34,7 +34,7 @@ GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::s
       if (stats.first_failure.empty()) stats.first_failure = std::string(e.what()) + "\n" + source;
       continue;
     }
-    *vm.instructions = 0;
+    reset_budget(vm);
     try {
       (void)chunk.call();
     } catch (const cxxlua::Error& e) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -255,7 +256,7 @@ class Runtime {
     for (std::size_t i = 0; i < states_.size(); ++i) {
       VmState& vm = states_[(index + i) % states_.size()];
       if (!vm.state || vm.state->is_closed()) continue;
-      *vm.instructions = 0;  // a fresh instruction budget for this op
+      reset_budget(vm);  // a fresh instruction budget for this op
       acted_ = true;
       return &vm;
     }
@@ -284,9 +285,7 @@ class Runtime {
   StateHandle handle_of(const cxxlua::Reference& ref) { return StateHandle(ref.shared_core()); }
 
   void reset_budgets() {
-    for (VmState& vm : states_) {
-      if (vm.instructions) *vm.instructions = 0;
-    }
+    for (VmState& vm : states_) reset_budget(vm);
   }
 
   void execute(const Op& op) {
@@ -348,7 +347,12 @@ class Runtime {
         if (VmState* vm = state_at(op.state)) slots_[op.a].value = host_function(*vm->state, op.n % 8);
         return;
       case OpCode::LoadSnippet:
-        if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->load(kSnippets[op.n % kSnippetCount], "=snippet");
+        if (VmState* vm = state_at(op.state)) {
+          const std::uint32_t k = op.n % kSnippetCount;
+          // Only the self-checking snippet's chunk may fail host.check.
+          const bool self_check = std::strcmp(kSnippetNames[k], "hook_yield_self_check") == 0;
+          slots_[op.a].value = vm->state->load(kSnippets[k], self_check ? kSelfCheckChunk : "=snippet");
+        }
         return;
       case OpCode::LoadGenerated:
         if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->load(op.text, "=generated");
@@ -685,6 +689,7 @@ class Runtime {
 
   void close_and_check(VmState& vm, const char* after) {
     vm.allocator->disarm();
+    reset_budget(vm);  // finalizers that run at close get a budget of their own
     vm.state->close();
     check_after_close(vm, after);
   }
@@ -723,7 +728,7 @@ class Runtime {
     stored_.clear();
     for (Slot& slot : slots_) slot.value = Value();
     for (VmState* vm : open) {
-      lift_limits(*vm);
+      lift_limits(*vm, vm->memory_cap);
       std::lock_guard<std::mutex> lock(vm->host->mutex);
       vm->host->stored.clear();
       vm->host->to_complete.clear();
@@ -741,8 +746,10 @@ class Runtime {
         }
       }
     }
-    for (VmState* vm : open) vm->references->check_none_live("every handle was dropped");
     for (VmState* vm : open) close_and_check(*vm, "close at the end of the program");
+    // After close: a userdata Lua still owned (reachable only through a cycle with a handle
+    // it holds) released that handle there.
+    for (VmState* vm : open) vm->references->check_none_live("every handle was dropped and the state closed");
     for (VmState& vm : retired_) {
       if (vm.state && vm.owned && !vm.state->is_closed()) close_and_check(vm, "close of a retired state");
     }

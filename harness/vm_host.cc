@@ -1,5 +1,6 @@
 #include "harness/vm_host.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "harness/sandbox.hpp"
@@ -92,6 +93,18 @@ void register_vm_types(const StateHandle& state) {
 
 namespace {
 
+// Whether the nearest Lua function on the running thread's stack is a chunk named `name`.
+bool called_from_chunk(const StateHandle& state, const char* name) {
+  return state.inspect([name](lua_State* L) {
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar) != 0; ++level) {
+      if (lua_getinfo(L, "S", &ar) == 0) return false;
+      if (std::strcmp(ar.what, "C") != 0) return std::strcmp(ar.source, name) == 0;
+    }
+    return false;
+  });
+}
+
 void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
   HostContext* host = context.get();
   cxxlua::Table api = state.create_table();
@@ -145,9 +158,15 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     }
   }));
   api.set("pause", state.create_function([](Value v) { return cxxlua::Yield{MultiValue{v}}; }));
-  // A semantic oracle for self-checking Lua code.
-  api.set("check", state.create_function([](bool ok, std::optional<std::string> what) {
-    if (!ok) violation("semantics", what.value_or("host.check failed"));
+  // A semantic oracle for the self-checking snippet only: a failed check counts when the
+  // nearest Lua caller is that snippet's chunk. Fuzzed code (whose chunks the sandbox
+  // names "=input", "=generated", "=load …") gets a clean error instead of a finding.
+  api.set("check", state.create_function([](StateHandle s, bool ok, std::optional<std::string> what) {
+    if (ok) return;
+    if (!called_from_chunk(s, kSelfCheckChunk)) {
+      throw cxxlua::Error(cxxlua::ErrorKind::Runtime, "host.check: only the self-checking snippet may fail a check");
+    }
+    violation("semantics", what.value_or("host.check failed"));
   }));
   // Errors the chaos plans cause on purpose (hooks, budgets, memory): not corruption.
   api.set("expected_error", state.create_function([](Value error) {
@@ -177,6 +196,11 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
 
 }  // namespace
 
+void reset_budget(VmState& vm) {
+  if (vm.instructions) *vm.instructions = 0;
+  if (vm.allocator) vm.allocator->reset_grown_bytes();
+}
+
 void lift_limits(VmState& vm, std::size_t byte_limit) {
   vm.allocator->disarm();
   vm.allocator->set_byte_limit(byte_limit);
@@ -184,7 +208,9 @@ void lift_limits(VmState& vm, std::size_t byte_limit) {
 }
 
 void check_and_close(VmState& vm, const char* what) {
-  lift_limits(vm);
+  // The memory cap stays: finalizers that run at close may allocate without end.
+  lift_limits(vm, vm.memory_cap);
+  reset_budget(vm);
   vm.state->remove_hook();
   {
     std::lock_guard<std::mutex> lock(vm.host->mutex);
@@ -194,9 +220,11 @@ void check_and_close(VmState& vm, const char* what) {
   for (int i = 0; i < 3; ++i) vm.state->collect_garbage();
   (void)vm.state->create_table();
   check_stack_at_rest(*vm.state, what);
-  vm.references->check_none_live(what);
+  reset_budget(vm);
   vm.state->close();
   check_after_close(vm, what);
+  // After close: what Lua still owned (a userdata holding a handle) released it there.
+  vm.references->check_none_live(what);
 }
 
 void check_after_close(VmState& vm, const char* what) {
@@ -207,6 +235,10 @@ void check_after_close(VmState& vm, const char* what) {
 
 namespace {
 
+// One budget tick per this much allocation growth; the allowance of growth per call is
+// the budget's ticks times this (about 50 MiB for the default budget).
+constexpr std::uint64_t kBytesPerTick = 256 * 1024;
+
 // What a VM state needs besides its lua_State: allocator, ledgers, host context, budget.
 VmState vm_parts(std::uint64_t instruction_budget) {
   VmState vm;
@@ -215,7 +247,49 @@ VmState vm_parts(std::uint64_t instruction_budget) {
   vm.host = std::make_shared<HostContext>();
   vm.instructions = std::make_shared<std::atomic<std::uint64_t>>(0);
   vm.instruction_ticks_allowed = instruction_budget / 1000 + 1;
+  vm.allocator->set_growth_allowance(vm.instruction_ticks_allowed * kBytesPerTick);
   return vm;
+}
+
+// The instruction budget: a count hook (coexisting with the hook plans under test) that
+// counts ticks of 1000 instructions, plus one tick per kBytesPerTick of allocation growth.
+// Once spent it stays spent until the next reset: a second hook then raises at every
+// instruction, so a pcall loop cannot catch its way past it (the first instruction after
+// the catch raises again); it removes itself once the budget is reset.
+struct BudgetMeter {
+  std::shared_ptr<std::atomic<std::uint64_t>> ticks;
+  const FaultAllocator* allocator;
+  std::uint64_t allowed;
+  std::shared_ptr<std::atomic<cxxlua::HookId>> exhausted_hook;  // 0: not set
+  bool spent() const { return ticks->load() + allocator->grown_bytes() / kBytesPerTick > allowed; }
+};
+
+cxxlua::HookAction budget_error() { return cxxlua::HookAction::error("instruction budget exhausted"); }
+
+void install_budget(VmState& vm) {
+  const BudgetMeter meter{vm.instructions, vm.allocator.get(), vm.instruction_ticks_allowed,
+                          std::make_shared<std::atomic<cxxlua::HookId>>(0)};
+  vm.state->add_hook(cxxlua::HookTriggers{.every_nth_instruction = 1000},
+                     [meter](StateHandle& state, const cxxlua::HookEvent& event) {
+                       ++*meter.ticks;
+                       if (!meter.spent()) return cxxlua::HookAction::resume();
+                       if (meter.exhausted_hook->load() == 0) {
+                         meter.exhausted_hook->store(state.add_hook(
+                             cxxlua::HookTriggers{.every_nth_instruction = 1},
+                             [meter](StateHandle& s, const cxxlua::HookEvent&) {
+                               if (meter.spent()) return budget_error();
+                               s.remove_hook(meter.exhausted_hook->exchange(0));
+                               return cxxlua::HookAction::resume();
+                             }));
+                         // add_hook sets the main thread's hook; a coroutine keeps the
+                         // count it was created with unless told.
+                         if (event.thread != state.raw_state()) {
+                           lua_sethook(event.thread, lua_gethook(event.thread),
+                                       lua_gethookmask(event.thread) | LUA_MASKCOUNT, 1);
+                         }
+                       }
+                       return budget_error();
+                     });
 }
 
 // Builds the state over its parts: sandbox, host API and the instruction budget. Throws
@@ -229,20 +303,14 @@ void open_vm_state(VmState& vm, bool thread_safe) {
   vm.state = std::make_shared<cxxlua::State>(options);
   apply_sandbox(*vm.state);
   install_host_api(*vm.state, vm.host);
-  // The instruction budget: a count hook that coexists with the hook plans under test.
-  auto ticks = vm.instructions;
-  const std::uint64_t allowed = vm.instruction_ticks_allowed;
-  vm.state->add_hook(cxxlua::HookTriggers{false, false, false, 1000},
-                     [ticks, allowed](StateHandle&, const cxxlua::HookEvent&) {
-                       return ++*ticks > allowed ? cxxlua::HookAction::error("instruction budget exhausted")
-                                                 : cxxlua::HookAction::resume();
-                     });
+  install_budget(vm);
 }
 
 }  // namespace
 
 VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
   VmState vm = vm_parts(instruction_budget);
+  vm.memory_cap = memory_cap;
   vm.allocator->set_byte_limit(memory_cap);
   open_vm_state(vm, thread_safe);
   return vm;

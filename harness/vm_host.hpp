@@ -17,6 +17,10 @@
 
 namespace luahammer {
 
+// The chunk name of the one snippet allowed to fail host.check (a self-check of Lua's
+// own semantics under hooks); the sandbox never gives a loaded chunk this name.
+inline constexpr const char* kSelfCheckChunk = "=self-check";
+
 struct HostContext {
   std::mutex mutex;
   FinalizerLedger finalizers;
@@ -54,9 +58,13 @@ struct VmState {
   std::shared_ptr<HostContext> host;
   std::shared_ptr<std::atomic<std::uint64_t>> instructions;  // count-hook ticks in the current op
   std::uint64_t instruction_ticks_allowed = 0;
+  std::size_t memory_cap = 0;  // bytes; kept while the state closes
   std::shared_ptr<cxxlua::State> state;
   bool owned = true;  // false: shared with other workers, not closed or checked here
 };
+
+// A fresh instruction budget (ticks and allocation churn) for the next op or call.
+void reset_budget(VmState& vm);
 
 // Allocation failure off, the allocator's byte limit back to `byte_limit` (0: none), the
 // binding's own memory limit off: what every check and every clear starts from.
@@ -73,7 +81,7 @@ VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t in
 void register_vm_types(const cxxlua::StateHandle& state);
 // The end of an owned state's life, with every ledger checked: drops what the host holds,
 // collects (finalizers may defer drops; the next entry releases them), checks the stack at
-// rest and that no reference is live, closes, checks memory and finalizers.
+// rest, closes, checks memory and finalizers, then that no reference is live.
 void check_and_close(VmState& vm, const char* what);
 // The checks after a state is closed: every byte returned, every object destroyed once,
 // no object freed by Lua without a finalizer call it reported failing.

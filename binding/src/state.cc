@@ -43,11 +43,13 @@ void* StateCore::allocate(void* ud, void* ptr, std::size_t osize, std::size_t ns
   const std::size_t limit = core->memory_limit_.load();
   // Only growth may fail: Lua assumes shrinking never does.
   if (limit != 0 && nsize > old && core->used_memory_.load() - old + nsize > limit) {
+    core->refused_allocations_.fetch_add(1);
     return nullptr;
   }
   void* block = core->inner_allocator_ != nullptr
                     ? core->inner_allocator_(core->inner_allocator_data_, ptr, osize, nsize)
                     : std::realloc(ptr, nsize);
+  if (block == nullptr) core->refused_allocations_.fetch_add(1);
   if (block != nullptr) {
     core->used_memory_.fetch_add(nsize);
     core->used_memory_.fetch_sub(old);
@@ -73,7 +75,13 @@ void StateCore::note_warning_piece(const char* piece, bool to_be_continued) noex
     warning_piece_ = -1;  // some other warning: ignore it to its end
   }
   if (!to_be_continued) {
-    if (warning_piece_ == 5) ++finalizer_call_failures_;
+    // Counted only when an allocation was refused since the last one counted: Lua code can
+    // raise "not enough memory" from a finalizer of its own, or warn those very words.
+    const std::size_t refused = refused_allocations_.load();
+    if (warning_piece_ == 5 && refused > refused_when_last_counted_) {
+      ++finalizer_call_failures_;
+      refused_when_last_counted_ = refused;
+    }
     warning_piece_ = 0;
   }
 }
@@ -140,7 +148,14 @@ void StateCore::close() {
   main_.store(nullptr, std::memory_order_release);
   current_ = nullptr;
   closing_.store(false);
+  // The handles dropped while Lua closed (finalizers of userdata that held them) are
+  // released: their slots went with the registry. The observer hears of each.
   std::lock_guard<std::mutex> deferred_guard(deferred_mutex_);
+  for (const int ref : deferred_releases_) {
+    live_references_.fetch_sub(1);
+    released_references_.fetch_add(1);
+    if (observer_ != nullptr) observer_->on_release(ref);
+  }
   deferred_releases_.clear();
   has_deferred_.store(false);
 }
@@ -422,6 +437,9 @@ void raw_from_stack(StateCore& core, lua_State* L, int idx, RawValue& out) {
       return;
     case LUA_TLIGHTUSERDATA: out.type = type; out.pointer = lua_touserdata(L, idx); return;
     default:
+      // A copy for luaL_ref, and luaL_ref's own slot: a call's results may fill the stack
+      // to its last guaranteed slot (a Lua function returning 20 or more values).
+      luaL_checkstack(L, 2, "no room to turn a value into a handle");
       lua_pushvalue(L, idx);
       out.ref = core.take_reference(L);
       out.type = type;

@@ -37,6 +37,32 @@ TEST(Functions, HostFunctionReturningThreeHundredValues) {
   EXPECT_EQ(state.load("return select('#', many())").call_as<int>(), 300);
 }
 
+// Each result that becomes a handle takes a stack slot for the copy luaL_ref pops: a Lua
+// function returning more values than its caller made room for (Lua's guaranteed 20)
+// must still convert them all (found by the lua_source target: an API check failed).
+TEST(Functions, TwentyTwoStringTableAndFunctionResultsBecomeHandles) {
+  State state;
+  Function many = state.load(
+      "return 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', "
+      "{}, function() end");
+  MultiValue results = many.call_values({});
+  ASSERT_EQ(results.size(), 22u);
+  EXPECT_EQ(from_value<std::string>(results[19]), "t");
+  EXPECT_TRUE(results[20].get_if<Table>() != nullptr);
+  EXPECT_TRUE(results[21].get_if<Function>() != nullptr);
+}
+
+// Unbounded pcall recursion ends in Lua's "C stack overflow" and returns about 200 values
+// to the host: a clean result, never an API check failure.
+TEST(Functions, UnboundedPcallRecursionReturnsCleanly) {
+  State state;
+  MultiValue results = state.exec("local function f() return pcall(f) end return f()");
+  ASSERT_GT(results.size(), 20u);
+  const auto* message = results.back().get_if<String>();
+  ASSERT_NE(message, nullptr);
+  EXPECT_NE(message->to_std_string().find("stack overflow"), std::string::npos);
+}
+
 TEST(Functions, TypedOptionalVariadicArgumentsAndMultipleReturns) {
   State state;
   auto f = state.create_function([](int a, std::optional<std::string> label, MultiValue rest) {

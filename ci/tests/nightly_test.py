@@ -4,9 +4,11 @@ The fuzzing itself is exercised by the canary runs (docs/canaries.md, README).""
 import json
 import os
 import stat
+import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -70,6 +72,10 @@ FAKE_FUZZER = textwrap.dedent(f"""\
         print('luahammer: stack: 1 value(s) left on the main thread')
         print('    #0 0x1 in cxxlua::f() {ROOT}/binding/src/a.cc:1:1')
         sys.exit(1)
+    if data.startswith(b'E'):
+        print('luahammer: budget escape: input ran past 10.0 s of CPU time (not a finding: ...)')
+        print('    #0 0x1 in somewhere{{}}() {ROOT}/harness/x.cc:1:1')
+        sys.exit(1)
     if data.startswith(b'B'):
         print('==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1 at pc 0x2')
         print('    #0 0x1 in cxxlua::g() {ROOT}/binding/src/b.cc:1:1')
@@ -120,7 +126,7 @@ class Findings(unittest.TestCase):
         self.assertEqual(os.listdir(self.target.artifacts), [])  # all turned into findings
         stored = sorted(os.listdir(self.target.crashes))
         self.assertEqual(len(stored), 2)
-        infos = [json.load(open(os.path.join(self.target.crashes, s, "info.json"))) for s in stored]
+        infos = [nightly.read_json(os.path.join(self.target.crashes, s, "info.json"), None) for s in stored]
         counts = sorted(i["count"] for i in infos)
         self.assertEqual(counts, [1, 2])
         for s, info in zip(stored, infos):
@@ -153,7 +159,145 @@ class Findings(unittest.TestCase):
         self.assertEqual(len(summary["findings"]), 1)
 
 
+class Classification(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.target = FakeTarget(self.tmp)
+        self.args = Args(os.path.join(self.tmp, "out"))
+
+    def test_a_timeout_is_one_signature_wherever_it_stopped(self):
+        a = nightly.signature(report("ERROR: libFuzzer: timeout after 21 seconds", REGISTER))
+        b = nightly.signature(report("ERROR: libFuzzer: timeout after 25 seconds", GUARD, register_type("Probe")))
+        self.assertEqual(a[0], b[0])
+
+    def test_a_budget_escape_is_kept_apart_and_is_no_finding(self):
+        with open(os.path.join(self.target.artifacts, "crash-e"), "wb") as f:
+            f.write(b"E loops in a finalizer")
+        self.assertEqual(nightly.process_artifacts(self.target, self.args, {"id": "r"}), [])
+        self.assertEqual(os.listdir(self.target.crashes), [])
+        escapes = nightly.collect_escapes(self.args.out)
+        self.assertEqual(len(escapes), 1)
+        self.assertTrue(escapes[0]["signature"].startswith("luahammer-budget-escape"))
+
+    def test_a_finding_stays_new_until_a_finished_run_reported_it(self):
+        with open(os.path.join(self.target.artifacts, "crash-a"), "wb") as f:
+            f.write(b"A stored, then the run was killed")
+        nightly.process_artifacts(self.target, self.args, {"id": "killed-run"})
+        # A rerun (even --fresh) still counts it new: no finished run has reported it.
+        self.assertEqual(len(nightly.unreported(self.args.out)), 1)
+        nightly.mark_reported(self.args.out)
+        self.assertEqual(nightly.unreported(self.args.out), [])
+
+    def test_crash_files_a_merge_left_in_the_working_folder_are_processed(self):
+        target = nightly.Target.__new__(nightly.Target)
+        target.work = os.path.join(self.tmp, "work")
+        target.artifacts, target.tmp, target.crashes = (os.path.join(target.work, d) for d in ("artifacts", "tmp", "c"))
+        for d in (target.artifacts, target.tmp, os.path.join(target.crashes, ".tmp-half-stored")):
+            os.makedirs(d)
+        with open(os.path.join(target.work, "crash-from-merge"), "wb") as f:
+            f.write(b"A")
+        target.tidy()
+        self.assertEqual(os.listdir(target.artifacts), ["crash-from-merge"])
+        self.assertEqual(os.listdir(target.crashes), [])
+
+
+SLEEPER = textwrap.dedent("""\
+    #!/bin/sh
+    # Stands in for libFuzzer's merge: a grandchild (an inner run of the same binary)
+    # outlives its parent.
+    if [ "${1:-}" = inner ]; then sleep 300; exit 0; fi
+    "$0" inner &
+    echo started
+    wait
+    """)
+
+
+class ProcessGroups(unittest.TestCase):
+    def test_a_rerun_kills_the_groups_a_killed_run_left(self):
+        tmp = tempfile.mkdtemp()
+        sleeper = os.path.join(tmp, "merge_fuzzer")
+        with open(sleeper, "w") as f:
+            f.write(SLEEPER)
+        os.chmod(sleeper, 0o755)
+        nightly.Groups.start(tmp)
+        proc = nightly.spawn([sleeper], stdout=subprocess.PIPE, text=True)
+        proc.stdout.readline()
+        members = nightly.Groups.members(proc.pid)
+        self.assertGreaterEqual(len(members), 2)  # the script and its sleep
+        proc.kill()  # the direct child dies; its grandchild lives on, as after kill -9
+        proc.wait()
+        self.assertGreaterEqual(len(nightly.Groups.members(proc.pid)), 1)
+        nightly.Groups.live = set()  # the killed run's memory is gone; its file is not
+        nightly.Groups.start(tmp)
+        for _ in range(100):
+            if not nightly.Groups.members(proc.pid):
+                break
+            time.sleep(0.05)
+        self.assertEqual(nightly.Groups.members(proc.pid), [])
+        nightly.Groups.path = None
+
+
+FAKE_LIBFUZZER = textwrap.dedent("""\
+    #!/bin/sh
+    # A libFuzzer stand-in: MODE=broken fails before fuzzing, as libFuzzer does on a corpus
+    # file it cannot list; otherwise one status line.
+    case "$*" in *-merge=1*) exit 0 ;; esac
+    if [ "$(cat "$(dirname "$0")/mode")" = broken ]; then echo "ERROR: cannot read the corpus"; exit 1; fi
+    echo "#2: cov: 5 ft: 6 corp: 1 exec/s 100 oom/timeout/crash: 0/0/0 time: 1s"
+    """)
+
+
+class Campaign(unittest.TestCase):
+    """main() over a stand-in build tree (build/<preset>/fuzz/fake_fuzzer, removed after)."""
+
+    def setUp(self):
+        self.preset = f"nightly-test-{os.getpid()}"
+        self.build = os.path.join(ROOT, "build", self.preset)
+        os.makedirs(os.path.join(self.build, "fuzz"))
+        binary = os.path.join(self.build, "fuzz", "fake_fuzzer")
+        with open(binary, "w") as f:
+            f.write(FAKE_LIBFUZZER)
+        os.chmod(binary, 0o755)
+        self.out = tempfile.mkdtemp()
+        self.argv = ["--no-build", "--no-coverage", "--preset", self.preset, "--out", self.out, "--minutes", "1"]
+
+    def tearDown(self):
+        import shutil
+        shutil.rmtree(self.build, ignore_errors=True)
+
+    def mode(self, text):
+        with open(os.path.join(self.build, "fuzz", "mode"), "w") as f:
+            f.write(text)
+
+    def test_a_target_that_cannot_start_is_a_setup_error(self):
+        self.mode("broken")
+        self.assertEqual(nightly.entry_point(self.argv), 2)
+
+    def test_a_target_that_fuzzes_is_a_clean_run(self):
+        self.mode("ok")
+        self.assertEqual(nightly.entry_point(self.argv), 0)
+
+    def test_a_target_named_twice_runs_once_with_the_whole_share(self):
+        self.mode("ok")
+        self.assertEqual(nightly.entry_point(self.argv + ["--targets", "fake,fake"]), 0)
+        state = json.load(open(os.path.join(self.out, "run.json")))
+        self.assertEqual(list(state["targets"]), ["fake"])
+
+    def test_an_out_folder_that_is_a_file_is_one_line_and_exit_2(self):
+        path = os.path.join(self.out, "a-file")
+        open(path, "w").close()
+        self.assertEqual(nightly.entry_point(self.argv[:-4] + ["--out", path, "--minutes", "1"]), 2)
+
+
 class Arguments(unittest.TestCase):
+    def test_a_misspelt_canary_is_a_usage_error(self):
+        os.environ["LUAHAMMER_CANARY"] = "guard_eror_path"
+        try:
+            with self.assertRaises(nightly.Fatal):
+                nightly.parse([])
+        finally:
+            del os.environ["LUAHAMMER_CANARY"]
+
     def test_bad_arguments_are_one_clear_error(self):
         for argv in (["--minutes", "0"], ["--minutes", "x"], ["--jobs", "-1"], ["--bogus"]):
             with self.assertRaises(nightly.Fatal):

@@ -15,4 +15,13 @@ echo "$out" | grep -q 'checksum mismatch.*expected 9fbf5e28.*actual' ||
 out=$(bash "$fetch" 5.3.0 2>&1); rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: unknown version exit $rc"; exit 1; }
 echo "$out" | grep -q "unknown Lua version '5.3.0'" || { echo "FAIL: got: $out"; exit 1; }
+# LUA_SOURCE_DIR naming the destination itself (here through a symlink) leaves it whole.
+root=$(cd "$(dirname "$fetch")/.." && pwd)
+src="$root/third_party/lua-5.4.7"
+if [ -f "$src/src/lua.h" ]; then
+  ln -s "$src" "$tmp/link"
+  out=$(LUA_SOURCE_DIR="$tmp/link" bash "$fetch" 5.4.7 2>&1); rc=$?
+  [ $rc -eq 0 ] && [ -f "$src/src/lua.h" ] ||
+    { echo "FAIL: LUA_SOURCE_DIR equal to the destination: exit $rc, source gone? $out"; exit 1; }
+fi
 echo "fetch-lua refuses bad input: ok"

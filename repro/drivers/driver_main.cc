@@ -1,5 +1,6 @@
 #include "repro/drivers/driver_main.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,20 +12,27 @@ namespace {
 
 void usage(const Driver& driver) {
   std::printf("usage: %s [--flag=value]...\n%s\n\nflags:\n", driver.name, driver.description);
-#define DRIVER_FLAG(name, type, default_value, help) \
-  std::printf("  --%-12s %s (default %s)\n", #name, help, #default_value);
+#define DRIVER_FLAG(name, type, default_value, min, max, help) \
+  std::printf("  --%-12s %s (default %s; %s to %s)\n", #name, help, #default_value, #min, #max);
 #include "repro/drivers/driver_flags.def"
 #undef DRIVER_FLAG
 }
 
-template <class T> bool parse_value(const char* text, T& out) {
+// The whole text must be a number in [min, max]: no wrap-around, no trailing bytes.
+template <class T> bool parse_value(const char* text, T& out, double min, double max) {
   char* end = nullptr;
+  errno = 0;
+  double value = 0;
   if constexpr (std::is_same_v<T, double>) {
-    out = std::strtod(text, &end);
+    value = std::strtod(text, &end);
   } else {
-    out = static_cast<T>(std::strtol(text, &end, 10));
+    const long long integer = std::strtoll(text, &end, 10);
+    value = static_cast<double>(integer);
+    if (errno == 0 && end != text && *end == '\0' && value >= min && value <= max) out = static_cast<T>(integer);
   }
-  return end != text && *end == '\0' && out >= 0;
+  if (errno != 0 || end == text || *end != '\0' || !(value >= min && value <= max)) return false;
+  if constexpr (std::is_same_v<T, double>) out = value;
+  return true;
 }
 
 }  // namespace
@@ -39,6 +47,8 @@ bool DriverProgress::keep_going(const DriverOptions& options, std::uint64_t work
 }
 
 bool parse_driver_flags(const Driver& driver, int argc, char** argv, DriverOptions& options, int* exit_code) {
+  bool iterations_given = false;
+  bool seconds_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -62,13 +72,15 @@ bool parse_driver_flags(const Driver& driver, int argc, char** argv, DriverOptio
     }
     bool known = false;
     bool ok = false;
-#define DRIVER_FLAG(flag, type, default_value, help) \
-  if (name == #flag) {                               \
-    known = true;                                    \
-    ok = parse_value(value.c_str(), options.flag);   \
+#define DRIVER_FLAG(flag, type, default_value, min, max, help)                                       \
+  if (name == #flag) {                                                                               \
+    known = true;                                                                                    \
+    ok = parse_value(value.c_str(), options.flag, static_cast<double>(min), static_cast<double>(max)); \
   }
 #include "repro/drivers/driver_flags.def"
 #undef DRIVER_FLAG
+    if (name == "iterations") iterations_given = true;
+    if (name == "seconds") seconds_given = true;
     if (!known || !ok) {
       std::fprintf(stderr, known ? "%s: bad value '%s' for --%s\n" : "%s: unknown flag --%s%s\n", driver.name,
                    known ? value.c_str() : name.c_str(), known ? name.c_str() : "");
@@ -77,11 +89,8 @@ bool parse_driver_flags(const Driver& driver, int argc, char** argv, DriverOptio
       return false;
     }
   }
-  if (options.threads < 1) {
-    std::fprintf(stderr, "%s: --threads must be at least 1\n", driver.name);
-    *exit_code = 2;
-    return false;
-  }
+  // --seconds alone runs for that long, not for the default iteration count.
+  if (seconds_given && !iterations_given) options.iterations = 0;
   if (options.iterations == 0 && options.seconds == 0) {
     std::fprintf(stderr, "%s: give --iterations or --seconds a bound\n", driver.name);
     *exit_code = 2;

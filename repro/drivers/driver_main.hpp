@@ -14,7 +14,7 @@
 namespace luahammer::repro {
 
 struct DriverOptions {
-#define DRIVER_FLAG(name, type, default_value, help) type name = default_value;
+#define DRIVER_FLAG(name, type, default_value, min, max, help) type name = default_value;
 #include "repro/drivers/driver_flags.def"
 #undef DRIVER_FLAG
 };

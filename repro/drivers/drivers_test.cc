@@ -2,6 +2,8 @@
 // core (ctest label repro; TSan under the tsan preset, ASan under asan).
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "repro/drivers/drivers.hpp"
 
 namespace luahammer::repro {
@@ -40,6 +42,30 @@ TEST(ReproDrivers, BadArgumentsGiveUsageAndExitTwo) {
   EXPECT_TRUE(parse_driver_flags(shared_state(), 4, argv3, options, &exit_code));
   EXPECT_EQ(options.threads, 3);
   EXPECT_DOUBLE_EQ(options.seconds, 2.0);
+  EXPECT_EQ(options.iterations, 0);  // --seconds alone: run for that long, not 200 iterations
+}
+
+// Values outside a flag's stated range are refused, never wrapped or run: 2^32 + 1 threads
+// once became 1, 100,000 threads or a watchdog of 0 ms gave false findings.
+TEST(ReproDrivers, OutOfRangeValuesAreRefused) {
+  char name[] = "driver";
+  for (const char* text : {"--threads=4294967297", "--threads=100000", "--threads=0", "--watchdog_ms=0",
+                           "--iterations=-1", "--seconds=nan", "--seconds=1e9", "--seed=99999999999999999999",
+                           "--threads=2x"}) {
+    DriverOptions options;
+    int exit_code = -1;
+    std::string arg = text;
+    char* argv[] = {name, arg.data()};
+    EXPECT_FALSE(parse_driver_flags(shared_state(), 2, argv, options, &exit_code)) << text;
+    EXPECT_EQ(exit_code, 2) << text;
+  }
+  DriverOptions options;
+  int exit_code = -1;
+  char both[] = "--iterations=5";
+  char seconds[] = "--seconds=1";
+  char* argv[] = {name, both, seconds};
+  EXPECT_TRUE(parse_driver_flags(shared_state(), 3, argv, options, &exit_code));
+  EXPECT_EQ(options.iterations, 5);
 }
 
 }  // namespace

@@ -149,6 +149,8 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::size_t finalizers_skipped_ = 0;
   std::size_t finalizer_call_failures_ = 0;
   int warning_piece_ = 0;             // pieces of an "error in __gc" warning seen; -1: other
+  std::atomic<std::size_t> refused_allocations_{0};  // growth requests that got no memory
+  std::size_t refused_when_last_counted_ = 0;
   bool sweeping_ = false;             // the allocator destroys a skipped object
   void destroy_tracked_in(void* block, std::size_t size) noexcept;
   std::mutex deferred_mutex_;
