@@ -236,8 +236,8 @@ void check_after_close(VmState& vm, const char* what) {
 namespace {
 
 // One budget tick per this much allocation growth; the allowance of growth per call is
-// the budget's ticks times this (about 50 MiB for the default budget).
-constexpr std::uint64_t kBytesPerTick = 256 * 1024;
+// the budget's ticks times this (about 13 MiB for the default budget, below the 16 MiB cap).
+constexpr std::uint64_t kBytesPerTick = 64 * 1024;
 
 // What a VM state needs besides its lua_State: allocator, ledgers, host context, budget.
 VmState vm_parts(std::uint64_t instruction_budget) {
