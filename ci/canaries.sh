@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the harness finds every catalogued bug (../shared/BUGS.md, docs/canaries.md):
+# Proves the harness finds every catalogued bug (docs/bugs.md, docs/canaries.md):
 # builds the canary presets once, then for each canary
 #   1. its regression repro case must fail with the canary on (and all pass with it off);
 #   2. the fuzz target or driver that should find it runs from the generic seed corpus

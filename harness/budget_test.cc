@@ -88,6 +88,8 @@ TEST(Budget, ABudgetResetLetsTheNextCallRun) {
 }
 
 TEST(BudgetDeathTest, TheGuardEndsWorkNoBoundReaches) {
+  // A fresh process: the guard's watcher thread, once started, does not survive a fork.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
         const InputGuard guard(std::chrono::milliseconds(200));

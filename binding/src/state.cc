@@ -197,13 +197,13 @@ bool unref_now(lua_State* L, int ref) noexcept {
 }  // namespace
 
 void StateCore::release_reference(int ref) noexcept {
-  // Canary unref_after_close (BUGS.md S3, sol2 #1431): the drop of a reference that
+  // Canary unref_after_close (docs/bugs.md S3, sol2 #1431): the drop of a reference that
   // outlived its state unrefs through the lua_State it remembers, freed by lua_close.
   if (CXXLUA_CANARY(unref_after_close) && closed() && canary_last_main_ != nullptr) {
     luaL_unref(canary_last_main_, LUA_REGISTRYINDEX, ref);
     return;
   }
-  // Canary gc_drop_touches_state (BUGS.md S3, mlua #423): a drop from a finalizer run by
+  // Canary gc_drop_touches_state (docs/bugs.md S3, mlua #423): a drop from a finalizer run by
   // close enters the state being destroyed instead of doing nothing; the entry refuses
   // and the error escapes a noexcept destructor.
   if (CXXLUA_CANARY(gc_drop_touches_state) && closing_.load()) {
@@ -276,7 +276,7 @@ void StateCore::drain_deferred_releases() noexcept {
 // Entry
 
 void Entry::lock_entry(std::unique_lock<std::recursive_mutex>& lock) {
-  // Canary unlocked_entry (BUGS.md S2, mlua #431): a thread-safe state's entry that does
+  // Canary unlocked_entry (docs/bugs.md S2, mlua #431): a thread-safe state's entry that does
   // not serialize on the state lock.
   if (CXXLUA_CANARY(unlocked_entry)) return;
   lock.lock();

@@ -140,7 +140,7 @@ void register_userdata_type(StateCore& core, lua_State* L, const void* key, User
   if (type_registered(L, key)) {
     throw Error(ErrorKind::Runtime, "userdata type '" + spec.name + "' is already registered");
   }
-  // Canary guard_error_path (BUGS.md S1, mlua #477): a guard sized for the success path,
+  // Canary guard_error_path (docs/bugs.md S1, mlua #477): a guard sized for the success path,
   // expecting the new metatable left on top (+1); a hook raising inside the protected
   // call leaves nothing, and the guard finds one value fewer than it expected.
   if (CXXLUA_CANARY(guard_error_path)) {

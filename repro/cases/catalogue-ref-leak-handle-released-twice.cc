@@ -1,4 +1,4 @@
-// BUGS.md "ref_leak" (canary ref_leak): a registry slot never released, or released
+// docs/bugs.md "ref_leak" (canary ref_leak): a registry slot never released, or released
 // twice. C++ analog: a move that leaves the moved-from handle owning its slot, so both
 // release it. Copies, moves and drops must balance the reference ledger; with the canary
 // the ledger reports "released twice".

@@ -1,4 +1,4 @@
-// mlua #423 (BUGS.md S3, canary gc_drop_touches_state). Originally: a Function taken from
+// mlua #423 (docs/bugs.md S3, canary gc_drop_touches_state). Originally: a Function taken from
 // Lua was stored in a host struct that Lua also held as userdata; at close, Lua ran the
 // userdata's finalizer, which dropped its Function copy, and the drop tried to reach the
 // state being destroyed (a panic). C++ analog: a drop from a finalizer run by close that

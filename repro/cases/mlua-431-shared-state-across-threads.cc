@@ -1,4 +1,4 @@
-// mlua #431 (BUGS.md S2, canary unlocked_entry). Originally: a Lua handle in a wrapper
+// mlua #431 (docs/bugs.md S2, canary unlocked_entry). Originally: a Lua handle in a wrapper
 // that was not thread-safe was used from several worker threads; threads died, deadlocked
 // or aborted. C++ analog: a thread-safe state whose entries do not take the state lock.
 // Four threads call, copy and drop handles on one thread-safe state; under TSan any

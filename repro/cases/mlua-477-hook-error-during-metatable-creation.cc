@@ -1,4 +1,4 @@
-// mlua #477 (BUGS.md S1, canary guard_error_path). Originally: creating a userdata type's
+// mlua #477 (docs/bugs.md S1, canary guard_error_path). Originally: creating a userdata type's
 // metatable the first time opened a stack guard expecting the metatable on top (+1); a
 // call hook raised inside an internal protected call, the error path returned with
 // nothing pushed, and the guard found one value fewer ("1 too many stack values popped").

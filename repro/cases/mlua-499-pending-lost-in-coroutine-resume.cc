@@ -1,4 +1,4 @@
-// mlua #499 (BUGS.md S5, canary pending_swallowed). Originally: an async host function
+// mlua #499 (docs/bugs.md S5, canary pending_swallowed). Originally: an async host function
 // yields a private "pending" sentinel; called from a coroutine resumed by plain
 // coroutine.resume, the sentinel came back as an ordinary yield value and the work was
 // never polled again. C++ analog: the binding's coroutine.resume handing the marker to

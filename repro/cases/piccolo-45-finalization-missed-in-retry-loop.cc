@@ -1,4 +1,4 @@
-// piccolo #45 (BUGS.md S4, canary finalize_missed). Originally: a host retried an
+// piccolo #45 (docs/bugs.md S4, canary finalize_missed). Originally: a host retried an
 // erroring script with a fresh executor each time; the GC ran finalizers and let the
 // program run before sweeping, and an object created in that window was freed without
 // being finalized ("thread finalization was missed"). C++ analog: a userdata created

@@ -1,4 +1,4 @@
-// sol2 #1431 (also #964, #1286; BUGS.md S3, canary unref_after_close). Originally: a
+// sol2 #1431 (also #964, #1286; docs/bugs.md S3, canary unref_after_close). Originally: a
 // reference destroyed after lua_close called luaL_unref on freed memory. C++ analog: a
 // drop after close that unrefs through the lua_State it remembers. Handles of several
 // kinds outlive their state here and are dropped after close: with the canary, ASan

@@ -1,5 +1,5 @@
 // The concurrent repro drivers: each recreates the setup of a catalogued bug on real
-// threads (../shared/BUGS.md), checks the oracles, and runs under TSan and ASan.
+// threads (docs/bugs.md), checks the oracles, and runs under TSan and ASan.
 #pragma once
 
 #include "repro/drivers/driver_main.hpp"

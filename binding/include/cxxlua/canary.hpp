@@ -1,4 +1,4 @@
-// Canaries: each catalogued bug (../shared/BUGS.md) can be switched back into the binding
+// Canaries: each catalogued bug (docs/bugs.md) can be switched back into the binding
 // core to prove the harness finds it. A canary build (-DLUAHAMMER_CANARIES=ON) compiles
 // every site; LUAHAMMER_CANARY=<name> switches exactly one on at run time (an unknown
 // name is an error). In a default build every site is constant false and vanishes, and
