@@ -7,7 +7,7 @@
 # usage: ci/bench-fuzzers.sh [--seconds S] [--write] [targets…]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 seconds=60; write=0; targets=()
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -11,7 +11,7 @@
 # usage: ci/canaries.sh [--budget SECONDS] [--runs N] [--out DIR] [--cases-only] [names…]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 
 budget=300; runs=5; out="$root/out/canaries"; cases_only=0; names=()
 need_value() { [ $# -ge 2 ] || { echo "canaries.sh: $1 needs a value (see --help)" >&2; exit 2; }; }
@@ -112,7 +112,7 @@ for n in "${names[@]}"; do
   fi
   median=""; max=""
   if [ ${#times[@]} -gt 0 ]; then
-    sorted=($(printf '%s\n' "${times[@]}" | sort -g))
+    mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -g)
     median=$(printf '%.1f' "${sorted[$(( (${#sorted[@]} - 1) / 2 ))]}")
     max=$(printf '%.1f' "${sorted[-1]}")
   fi

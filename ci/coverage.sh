@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$out" || { echo "coverage.sh: cannot create '$out'" >&2; exit 2; }
 out=$(cd "$out" && pwd)
-cd "$root"
+cd "$root" || exit 2
 
 if [ "$build" = 1 ]; then
   { cmake --preset coverage >"$out/build.log" 2>&1 && cmake --build --preset coverage >>"$out/build.log" 2>&1; } ||

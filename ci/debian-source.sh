@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by ci/fetch-lua.sh and ci/fetch-module.sh: fetches the .orig.tar.gz of a Debian
 # source package. The deb-src entry it may add reuses the URI of the machine's own Debian
 # entry, so a mirror configured here keeps being used.

@@ -630,10 +630,12 @@ class Parser(argparse.ArgumentParser):
         raise Fatal(f"{message} (see --help)")
 
 
-def positive_int(text):
-    if not re.fullmatch(r"[0-9]+", text) or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got '{text}'")
-    return int(text)
+def bounded_int(low, high):
+    def parse(text):
+        if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got '{text}'")
+        return int(text)
+    return parse
 
 
 def parse(argv):
@@ -641,8 +643,10 @@ def parse(argv):
         "The nightly fuzz campaign: every fuzz target in fork mode, unique minimized findings, "
         "a merged working corpus, summary.json, report.html and a coverage report. "
         "Exit status: 0 clean, 1 new unique findings, 2 setup or usage error."))
-    p.add_argument("--minutes", type=positive_int, default=3, help="total fuzzing budget (default 3)")
-    p.add_argument("--jobs", type=positive_int, default=1, help="libFuzzer -fork jobs per target (default 1)")
+    p.add_argument("--minutes", type=bounded_int(1, 10080), default=3,
+                   help="total fuzzing budget, 1 to 10080 (a week) (default 3)")
+    p.add_argument("--jobs", type=bounded_int(1, 64), default=1,
+                   help="libFuzzer -fork jobs per target, 1 to 64 (default 1)")
     p.add_argument("--targets", default="", help="comma-separated targets (default: all)")
     p.add_argument("--out", default=os.path.join(ROOT, "out", "nightly"), help="output folder (default out/nightly)")
     p.add_argument("--preset", default=None,

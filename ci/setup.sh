@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev llvm        # compiler, libFuzzer + sanitizer runtimes, llvm-cov/profdata
   g++ cmake ninja-build ccache         # build
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
+  clang-format clang-tidy shellcheck python3-pyflakes  # ci/lint.sh
   ca-certificates curl xz-utils git python3 bc
 )
 

@@ -4,14 +4,15 @@
 # the quick canaries: with each catalogued bug switched back in, its regression case must
 # fail (canary-fuzz preset, label canary), and the fastest canaries must be found by
 # their fuzz target from the generic seeds within a small budget (ci/canaries.sh); then
-# the ClusterFuzzLite/OSS-Fuzz build run locally (ci/ossfuzz-local.sh).
+# the ClusterFuzzLite/OSS-Fuzz build run locally (ci/ossfuzz-local.sh). The full run (no
+# --preset) also lints after the asan preset (ci/lint.sh).
 #
 # usage: ci/test.sh [--preset P]… [--no-canaries]   (default: asan tsan, then the canaries)
 #        ci/test.sh --help
 # Exit status: 0 when every preset passed, 1 when a test failed, 2 on a usage or setup error.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 # ccache hits across clones at different paths (paths under the root are hashed relative).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
               presets+=("$2"); shift 2 ;;
     --preset=*) presets+=("${1#--preset=}"); shift ;;
     --no-canaries) canaries=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +58,17 @@ for p in "${presets[@]}"; do
   echo "=== preset $p: ${summary:-no ctest summary} ($((SECONDS - start)) s) ==="
   [ "$rc" -eq 0 ] || status=1
   rm -f "$log"
+  if [ "$p" = asan ] && [ $canaries = 1 ]; then
+    # The house style and static checks, with this preset's compile_commands.json.
+    echo "=== lint: clang-format, clang-tidy, shellcheck, pyflakes ==="
+    start=$SECONDS
+    if bash ci/lint.sh --build "$root/build/asan"; then
+      total_passed=$((total_passed + 1))
+    else
+      total_failed=$((total_failed + 1)); status=1
+    fi
+    echo "=== lint: done ($((SECONDS - start)) s) ==="
+  fi
 done
 if [ $canaries = 1 ]; then
   echo "=== quick canaries: found by their fuzz target from the generic seeds ==="

@@ -31,15 +31,15 @@ std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, 
 // Text for --explain: what the input decodes to.
 std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
 
-#define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                                 \
-  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                         \
-    luahammer::install_terminate_handler();                                                    \
-    return 0;                                                                                  \
-  }                                                                                            \
-  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {         \
-    static const luahammer::fuzz::TargetSpec spec = spec_function();                           \
-    return luahammer::fuzz::run_op_target(spec, data, size);                                   \
-  }                                                                                            \
-  std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {             \
-    return luahammer::fuzz::explain_op_target(spec_function(), data, size);                    \
+#define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                       \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                \
+    luahammer::install_terminate_handler();                                           \
+    return 0;                                                                         \
+  }                                                                                   \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
+    static const luahammer::fuzz::TargetSpec spec = spec_function();                  \
+    return luahammer::fuzz::run_op_target(spec, data, size);                          \
+  }                                                                                   \
+  std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {    \
+    return luahammer::fuzz::explain_op_target(spec_function(), data, size);           \
   }

@@ -23,8 +23,8 @@ std::set<std::string> features_of(const luahammer::OpProgram& program) {
     features.insert(name);
     if (op.code == luahammer::OpCode::LoadSnippet) features.insert(luahammer::snippet_name(op.n));
     if (op.code == luahammer::OpCode::SetHookPlan || op.code == luahammer::OpCode::ThreadHook) {
-      static const char* const actions[] = {"hook_raise", "hook_yield", "hook_collect", "hook_replace", "hook_remove",
-                                            "hook_throw"};
+      static const char* const actions[] = {"hook_raise",   "hook_yield",  "hook_collect",
+                                            "hook_replace", "hook_remove", "hook_throw"};
       features.insert(actions[static_cast<int>(op.hook.action)]);
     }
     if (op.code == luahammer::OpCode::SetMemoryLimit) features.insert(op.n & 1 ? "binding_limit" : "allocator_limit");

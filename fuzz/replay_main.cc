@@ -69,8 +69,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--check-decoding") {
       check_decoding = true;
     } else if (arg == "-h" || arg == "--help") {
-      std::printf("usage: %s [--explain] [--check-decoding] PATH...\n  replays each input file (folders recursively);\n"
-                  "  --check-decoding: an input F with a sibling F.explain must still decode to it\n", argv[0]);
+      std::printf(
+          "usage: %s [--explain] [--check-decoding] PATH...\n  replays each input file (folders recursively);\n"
+          "  --check-decoding: an input F with a sibling F.explain must still decode to it\n",
+          argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "replay: unknown option '%s' (see --help)\n", arg.c_str());

@@ -16,45 +16,50 @@ TargetSpec hooks() {
   TargetSpec spec;
   spec.program.leading_hook_plan = true;
   spec.program.max_states = 1;
-  spec.program.menu = {OpCode::RegisterTypes, OpCode::CreateUserdata, OpCode::SetField, OpCode::RawSetField,
-                       OpCode::GetField, OpCode::CreateTable, OpCode::CreateString, OpCode::CreateHostFunction,
-                       OpCode::CallFunction, OpCode::LoadSnippet, OpCode::LoadGenerated, OpCode::SetHookPlan,
-                       OpCode::RemoveHook, OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CopyHandle,
-                       OpCode::GcCollect, OpCode::CloseState, OpCode::CreateState, OpCode::ThreadHook,
-                       OpCode::ResetCoroutine, OpCode::StartAsync, OpCode::BlockOn};
+  spec.program.menu = {
+      OpCode::RegisterTypes,  OpCode::CreateUserdata,  OpCode::SetField,        OpCode::RawSetField,
+      OpCode::GetField,       OpCode::CreateTable,     OpCode::CreateString,    OpCode::CreateHostFunction,
+      OpCode::CallFunction,   OpCode::LoadSnippet,     OpCode::LoadGenerated,   OpCode::SetHookPlan,
+      OpCode::RemoveHook,     OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CopyHandle,
+      OpCode::GcCollect,      OpCode::CloseState,      OpCode::CreateState,     OpCode::ThreadHook,
+      OpCode::ResetCoroutine, OpCode::StartAsync,      OpCode::BlockOn};
   return spec;
 }
 
 TargetSpec stored_functions() {
   TargetSpec spec;
   spec.program.max_states = 3;
-  spec.program.menu = {OpCode::CreateState, OpCode::CloseState, OpCode::LoadSnippet, OpCode::LoadGenerated,
-                       OpCode::CreateHostFunction, OpCode::StoreFunction, OpCode::CallStored, OpCode::DropStored,
-                       OpCode::CreateUserdata, OpCode::StoreInUserdata, OpCode::CopyHandle, OpCode::MoveHandle,
-                       OpCode::DropHandle, OpCode::CallFunction, OpCode::CreateCoroutine, OpCode::ResumeCoroutine,
-                       OpCode::CreateTable, OpCode::SetField, OpCode::GetField, OpCode::GcCollect, OpCode::GcStep,
-                       OpCode::ResetCoroutine, OpCode::InspectState};
+  spec.program.menu = {OpCode::CreateState,     OpCode::CloseState,         OpCode::LoadSnippet,
+                       OpCode::LoadGenerated,   OpCode::CreateHostFunction, OpCode::StoreFunction,
+                       OpCode::CallStored,      OpCode::DropStored,         OpCode::CreateUserdata,
+                       OpCode::StoreInUserdata, OpCode::CopyHandle,         OpCode::MoveHandle,
+                       OpCode::DropHandle,      OpCode::CallFunction,       OpCode::CreateCoroutine,
+                       OpCode::ResumeCoroutine, OpCode::CreateTable,        OpCode::SetField,
+                       OpCode::GetField,        OpCode::GcCollect,          OpCode::GcStep,
+                       OpCode::ResetCoroutine,  OpCode::InspectState};
   return spec;
 }
 
 TargetSpec finalizers() {
   TargetSpec spec;
-  spec.program.menu = {OpCode::CreateUserdata, OpCode::TakeUserdata, OpCode::DestroyUserdata, OpCode::BorrowUserdata,
-                       OpCode::StoreInUserdata, OpCode::LoadSnippet, OpCode::LoadGenerated, OpCode::CallFunction,
-                       OpCode::GcCollect, OpCode::GcStep, OpCode::GcMode, OpCode::CreateCoroutine,
-                       OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::DropHandle, OpCode::CloseState,
-                       OpCode::SetFailPlan, OpCode::ClearFailPlan, OpCode::RegisterTypes, OpCode::InspectUserdata,
-                       OpCode::SetMemoryLimit, OpCode::InspectState};
+  spec.program.menu = {
+      OpCode::CreateUserdata,  OpCode::TakeUserdata,   OpCode::DestroyUserdata, OpCode::BorrowUserdata,
+      OpCode::StoreInUserdata, OpCode::LoadSnippet,    OpCode::LoadGenerated,   OpCode::CallFunction,
+      OpCode::GcCollect,       OpCode::GcStep,         OpCode::GcMode,          OpCode::CreateCoroutine,
+      OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::DropHandle,      OpCode::CloseState,
+      OpCode::SetFailPlan,     OpCode::ClearFailPlan,  OpCode::RegisterTypes,   OpCode::InspectUserdata,
+      OpCode::SetMemoryLimit,  OpCode::InspectState};
   return spec;
 }
 
 TargetSpec coroutines_async() {
   TargetSpec spec;
-  spec.program.menu = {OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::StartAsync,
-                       OpCode::PollAsync, OpCode::WakeAll, OpCode::DropAsync, OpCode::LoadSnippet,
-                       OpCode::LoadGenerated, OpCode::CallFunction, OpCode::SetHookPlan, OpCode::RemoveHook,
-                       OpCode::GcCollect, OpCode::DropHandle, OpCode::CopyHandle, OpCode::CreateHostFunction,
-                       OpCode::ThreadHook, OpCode::ResetCoroutine, OpCode::BlockOn};
+  spec.program.menu = {
+      OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::StartAsync,
+      OpCode::PollAsync,       OpCode::WakeAll,         OpCode::DropAsync,      OpCode::LoadSnippet,
+      OpCode::LoadGenerated,   OpCode::CallFunction,    OpCode::SetHookPlan,    OpCode::RemoveHook,
+      OpCode::GcCollect,       OpCode::DropHandle,      OpCode::CopyHandle,     OpCode::CreateHostFunction,
+      OpCode::ThreadHook,      OpCode::ResetCoroutine,  OpCode::BlockOn};
   return spec;
 }
 
@@ -62,16 +67,17 @@ TargetSpec lua_programs() {
   TargetSpec spec;
   spec.program.max_ops = 16;
   spec.program.generator = GeneratorOptions{40, 3, 6, true};
-  spec.program.menu = {OpCode::LoadGenerated, OpCode::CallFunction, OpCode::StartAsync, OpCode::PollAsync,
-                       OpCode::WakeAll, OpCode::SetHookPlan, OpCode::SetFailPlan, OpCode::ClearFailPlan,
-                       OpCode::GcCollect, OpCode::GcStep, OpCode::GcMode, OpCode::SetMemoryLimit};
+  spec.program.menu = {OpCode::LoadGenerated, OpCode::CallFunction, OpCode::StartAsync,  OpCode::PollAsync,
+                       OpCode::WakeAll,       OpCode::SetHookPlan,  OpCode::SetFailPlan, OpCode::ClearFailPlan,
+                       OpCode::GcCollect,     OpCode::GcStep,       OpCode::GcMode,      OpCode::SetMemoryLimit};
   return spec;
 }
 
 }  // namespace
 
 const std::vector<std::string>& op_target_names() {
-  static const std::vector<std::string> names = {"stack_balance", "hooks", "stored_functions", "finalizers", "coroutines_async", "lua_programs"};
+  static const std::vector<std::string> names = {"stack_balance",    "hooks",       "stored_functions", "finalizers",
+                                                 "coroutines_async", "lua_programs"};
   return names;
 }
 

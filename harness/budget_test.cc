@@ -80,8 +80,7 @@ TEST(Budget, AllocationChurnIsBounded) {
 
 TEST(Budget, ABudgetResetLetsTheNextCallRun) {
   VmState vm = make_vm_state(false, 16 * 1024 * 1024, 200000);
-  EXPECT_THROW((void)vm.state->load("while true do pcall(function() while true do end end) end").call(),
-               cxxlua::Error);
+  EXPECT_THROW((void)vm.state->load("while true do pcall(function() while true do end end) end").call(), cxxlua::Error);
   reset_budget(vm);
   EXPECT_EQ(vm.state->load("local n = 0 for i = 1, 1000 do n = n + i end return n").call_as<int>(), 500500);
   check_and_close(vm, "the test");

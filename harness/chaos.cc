@@ -7,7 +7,6 @@ namespace luahammer {
 using cxxlua::HookAction;
 using cxxlua::HookCallback;
 using cxxlua::HookEvent;
-using cxxlua::HookTriggers;
 using cxxlua::StateHandle;
 
 HookPlan HookPlan::decode(FuzzedDataProvider& data) {
@@ -25,13 +24,14 @@ HookPlan HookPlan::decode(FuzzedDataProvider& data) {
 }
 
 std::string HookPlan::describe() const {
-  static const char* const actions[] = {"raise", "yield", "collect garbage", "replace the hook", "remove the hook",
-                                        "throw a C++ exception"};
+  static const char* const actions[] = {
+      "raise", "yield", "collect garbage", "replace the hook", "remove the hook", "throw a C++ exception"};
   std::string out = "hook on";
   if (triggers.on_calls) out += " calls";
   if (triggers.on_returns) out += " returns";
   if (triggers.every_line) out += " lines";
-  if (triggers.every_nth_instruction > 0) out += " every " + std::to_string(triggers.every_nth_instruction) + " instructions";
+  if (triggers.every_nth_instruction > 0)
+    out += " every " + std::to_string(triggers.every_nth_instruction) + " instructions";
   out += ": " + std::string(actions[static_cast<int>(action)]) + " at event " + std::to_string(event_number);
   if (repeat_every > 0) out += " and every " + std::to_string(repeat_every) + " after";
   return out;
@@ -42,8 +42,8 @@ HookCallback HookPlan::make_callback() const {
   const HookPlan plan = *this;
   return [plan, events](StateHandle& state, const HookEvent&) -> HookAction {
     const std::uint64_t n = ++*events;
-    const bool acts = n == plan.event_number ||
-                      (plan.repeat_every > 0 && n > plan.event_number && (n - plan.event_number) % plan.repeat_every == 0);
+    const bool acts = n == plan.event_number || (plan.repeat_every > 0 && n > plan.event_number &&
+                                                 (n - plan.event_number) % plan.repeat_every == 0);
     if (!acts) return HookAction::resume();
     switch (plan.action) {
       case Action::Raise: return HookAction::error("hook plan: raise at event " + std::to_string(n));
@@ -127,7 +127,8 @@ std::string FailPlan::describe() const {
     case FaultAllocator::Mode::FailNth: out = "fail allocation " + std::to_string(n); break;
     case FaultAllocator::Mode::FailFromNth: out = "fail every allocation from " + std::to_string(n); break;
     case FaultAllocator::Mode::FailRandomly:
-      out = "fail allocations with probability " + std::to_string(per_million) + "/1e6 (seed " + std::to_string(seed) + ")";
+      out = "fail allocations with probability " + std::to_string(per_million) + "/1e6 (seed " + std::to_string(seed) +
+            ")";
       break;
   }
   if (byte_limit > 0) out += ", byte limit " + std::to_string(byte_limit);

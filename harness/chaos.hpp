@@ -16,8 +16,8 @@ namespace luahammer {
 struct HookPlan {
   enum class Action : std::uint8_t { Raise, Yield, CollectGarbage, ReplaceHook, RemoveHook, Throw };
   cxxlua::HookTriggers triggers;
-  std::uint32_t event_number = 1;   // the event that acts (1-based)
-  std::uint32_t repeat_every = 0;   // then every k events after it (0 = once)
+  std::uint32_t event_number = 1;  // the event that acts (1-based)
+  std::uint32_t repeat_every = 0;  // then every k events after it (0 = once)
   Action action = Action::Raise;
 
   static HookPlan decode(FuzzedDataProvider& data);
@@ -28,9 +28,9 @@ struct HookPlan {
 
 struct GcPlan {
   bool generational = false;
-  int step_kilobytes = 0;          // 0: no steps between ops
-  int collect_every = 0;           // full collection every n ops (0 = never)
-  bool switch_modes = false;       // flip the mode at every collection
+  int step_kilobytes = 0;     // 0: no steps between ops
+  int collect_every = 0;      // full collection every n ops (0 = never)
+  bool switch_modes = false;  // flip the mode at every collection
 
   static GcPlan decode(FuzzedDataProvider& data);
   std::string describe() const;

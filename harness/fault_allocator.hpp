@@ -46,7 +46,7 @@ class FaultAllocator {
   std::atomic<std::size_t> live_bytes_{0};
   std::atomic<std::size_t> live_blocks_{0};
   std::atomic<std::size_t> byte_limit_{0};
-  std::atomic<std::uint64_t> requests_{0};   // growth requests since the mode was set
+  std::atomic<std::uint64_t> requests_{0};  // growth requests since the mode was set
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> grown_bytes_{0};
   std::atomic<std::uint64_t> growth_allowance_{0};

@@ -17,8 +17,7 @@ double GeneratorStats::runtime_error_percent() const {
   return 100.0 * static_cast<double>(runtime_errors) / static_cast<double>(compiled > 0 ? compiled : 1);
 }
 
-GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::size_t memory_cap,
-                                          long collect_every) {
+GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::size_t memory_cap, long collect_every) {
   GeneratorStats stats;
   std::mt19937_64 rng(seed);
   VmState vm = make_vm_state(false, memory_cap, 2000000);

@@ -19,7 +19,6 @@ struct GeneratorStats {
   double runtime_error_percent() const;  // of the compiled ones
 };
 
-GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::size_t memory_cap,
-                                          long collect_every);
+GeneratorStats measure_generated_programs(long count, std::uint64_t seed, std::size_t memory_cap, long collect_every);
 
 }  // namespace luahammer

@@ -63,8 +63,7 @@ std::chrono::milliseconds default_limit() {
     if (end != text && *end == '\0' && seconds > 0 && seconds <= 3600) {
       return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
     }
-    std::fprintf(stderr, "luahammer: LUAHAMMER_INPUT_CPU_SECONDS='%s' is not a number of seconds in (0, 3600]\n",
-                 text);
+    std::fprintf(stderr, "luahammer: LUAHAMMER_INPUT_CPU_SECONDS='%s' is not a number of seconds in (0, 3600]\n", text);
     std::exit(2);
   }
   return std::chrono::seconds(10);

@@ -67,8 +67,8 @@ class Generator {
   }
 
   std::string string_literal() {
-    static const char* const samples[] = {"\"\"", "\"a\"", "\"hello\"", "\"\\0zero\\0\"", "\"%d\"", "\"k\"",
-                                          "\"\\255\\n\"", "\"__index\""};
+    static const char* const samples[] = {"\"\"",   "\"a\"", "\"hello\"",    "\"\\0zero\\0\"",
+                                          "\"%d\"", "\"k\"", "\"\\255\\n\"", "\"__index\""};
     return samples[pick(8)];
   }
 
@@ -106,7 +106,8 @@ class Generator {
       case 3: return "(" + string(depth + 1) + " .. " + string(depth + 1) + ")";
       case 4: return "string.rep(" + string(depth + 1) + ", " + std::to_string(pick(8)) + ")";
       case 5: return "tostring(" + expression(Kind::Any, depth + 1) + ")";
-      default: return options_.use_host_api ? "host.concat(" + string(depth + 1) + ", " + small_int() + ")" : string_literal();
+      default:
+        return options_.use_host_api ? "host.concat(" + string(depth + 1) + ", " + small_int() + ")" : string_literal();
     }
   }
 
@@ -117,8 +118,9 @@ class Generator {
       case 1:
         if (const Variable* v = variable(Kind::Table)) return v->name;
         return "{" + expression(Kind::Any, depth + 1) + "}";
-      case 2: return "{" + expression(Kind::Any, depth + 1) + ", " + expression(Kind::Any, depth + 1) + ", x = " +
-                     number(depth + 1) + "}";
+      case 2:
+        return "{" + expression(Kind::Any, depth + 1) + ", " + expression(Kind::Any, depth + 1) +
+               ", x = " + number(depth + 1) + "}";
       case 3: return "setmetatable({}, " + metatable(depth + 1) + ")";
       case 4: return "{n = " + number(depth + 1) + ", s = " + string(depth + 1) + "}";
       default: return "table.pack(" + expression(Kind::Any, depth + 1) + ")";
@@ -214,7 +216,10 @@ class Generator {
       case 0: {
         const Kind kinds[] = {Kind::Number, Kind::String, Kind::Table, Kind::Function};
         const Kind kind = kinds[pick(4)];
-        const std::string name = fresh(kind == Kind::Number ? "n" : kind == Kind::String ? "s" : kind == Kind::Table ? "t" : "f");
+        const std::string name = fresh(kind == Kind::Number   ? "n"
+                                       : kind == Kind::String ? "s"
+                                       : kind == Kind::Table  ? "t"
+                                                              : "f");
         line("local " + name + " = " + expression(kind, depth));
         declare(name, kind);
         return;
@@ -247,8 +252,8 @@ class Generator {
       }
       case 7: {
         const std::string counter = fresh("w");
-        line("do local " + counter + " = 0 while " + counter + " < " + std::to_string(1 + pick(options_.max_loop_iterations)) +
-             " do " + counter + " = " + counter + " + 1");
+        line("do local " + counter + " = 0 while " + counter + " < " +
+             std::to_string(1 + pick(options_.max_loop_iterations)) + " do " + counter + " = " + counter + " + 1");
         block(depth);
         line("end end");
         return;
@@ -311,7 +316,8 @@ class Generator {
         return;
       }
       case 14: {
-        static const char* const errors[] = {"\"message\"", "{code = 1}", "42", "nil", "setmetatable({}, {__tostring = function() return \"e\" end})"};
+        static const char* const errors[] = {"\"message\"", "{code = 1}", "42", "nil",
+                                             "setmetatable({}, {__tostring = function() return \"e\" end})"};
         line("local ok, err = pcall(function() error(" + std::string(errors[pick(5)]) + ") end)");
         return;
       }
@@ -320,10 +326,14 @@ class Generator {
       case 17: {
         // "@" marks where a generated string goes.
         static const char* const calls[] = {
-            "table.insert(t0, @)", "table.remove(t0)", "local _ = table.concat({\"a\", \"b\"}, @)",
+            "table.insert(t0, @)",
+            "table.remove(t0)",
+            "local _ = table.concat({\"a\", \"b\"}, @)",
             "table.sort(t0, function(a, b) return tostring(a) < tostring(b) end)",
-            "local _ = string.format(\"%d %s\", 1, @)", "local _ = string.sub(s0, 1, 3)",
-            "local _ = string.find(s0, \"s\", 1, true)", "local _ = utf8.char(72, 105)",
+            "local _ = string.format(\"%d %s\", 1, @)",
+            "local _ = string.sub(s0, 1, 3)",
+            "local _ = string.find(s0, \"s\", 1, true)",
+            "local _ = utf8.char(72, 105)",
         };
         std::string call = calls[pick(8)];
         const auto at = call.find('@');
@@ -375,7 +385,10 @@ class Generator {
 
   void host_statement(int depth) {
     switch (pick(6)) {
-      case 0: line("local slot = host.store(" + function(depth) + ")"); line("pcall(host.call_stored, slot, 1)"); break;
+      case 0:
+        line("local slot = host.store(" + function(depth) + ")");
+        line("pcall(host.call_stored, slot, 1)");
+        break;
       case 1: line("pcall(host.fail, " + expression(Kind::Any, depth) + ")"); break;
       case 2:
         line("local hco = coroutine.wrap(function() return host.pause(" + number(depth) + ") end)");
@@ -387,7 +400,9 @@ class Generator {
         line("local aco = coroutine.create(function() return host.fetch(" + small_int() + ") end)");
         line("host.echo(coroutine.resume(aco))");
         break;
-      case 4: line("local e1, e2 = host.echo(" + expression(Kind::Any, depth) + ", " + expression(Kind::Any, depth) + ")"); break;
+      case 4:
+        line("local e1, e2 = host.echo(" + expression(Kind::Any, depth) + ", " + expression(Kind::Any, depth) + ")");
+        break;
       default: line("pcall(host.drop_stored, " + small_int() + ")"); break;
     }
   }

@@ -17,8 +17,8 @@
 namespace luahammer {
 
 struct GeneratorOptions {
-  int max_statements = 40;   // top-level statements
-  int max_depth = 3;         // nesting of blocks and expressions
+  int max_statements = 40;  // top-level statements
+  int max_depth = 3;        // nesting of blocks and expressions
   int max_loop_iterations = 6;
   bool use_host_api = true;  // calls into `host.*`
 };

@@ -122,8 +122,8 @@ void hook(lua_State* L, lua_Debug* ar) {
   const bool counted = ar->event != LUA_HOOKCOUNT || c.hook.triggers.every_nth_instruction > 0;
   if (!counted) return;
   const std::uint64_t n = ++c.hook_events;
-  const bool acts = n == c.hook.event_number ||
-                    (c.hook.repeat_every > 0 && n > c.hook.event_number && (n - c.hook.event_number) % c.hook.repeat_every == 0);
+  const bool acts = n == c.hook.event_number || (c.hook.repeat_every > 0 && n > c.hook.event_number &&
+                                                 (n - c.hook.event_number) % c.hook.repeat_every == 0);
   if (!acts) return;
   switch (c.hook.action) {
     case HookPlan::Action::Raise:
@@ -165,8 +165,10 @@ void add_functions_of(lua_State* L, Context& c, int index, const void* self_mt, 
   lua_pushnil(L);
   while (lua_next(L, index) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING) {
-      if (lua_isfunction(L, -1)) functions.emplace_back(lua_tostring(L, -2));
-      else if (lua_istable(L, -1) && depth < kDiscoverDepth) tables.emplace_back(lua_tostring(L, -2));
+      if (lua_isfunction(L, -1))
+        functions.emplace_back(lua_tostring(L, -2));
+      else if (lua_istable(L, -1) && depth < kDiscoverDepth)
+        tables.emplace_back(lua_tostring(L, -2));
     }
     lua_pop(L, 1);
   }
@@ -201,7 +203,8 @@ void discover_value(lua_State* L, Context& c, int index) {
   c.type_name.clear();
   if (lua_getfield(L, -1, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
   lua_pop(L, 1);
-  if (c.type_name.empty()) c.type_name = std::string(luaL_typename(L, index)) + "#" + std::to_string(++c.metatable_names);
+  if (c.type_name.empty())
+    c.type_name = std::string(luaL_typename(L, index)) + "#" + std::to_string(++c.metatable_names);
   c.explored.push_back(mt);
   c.prefixes[kDiscoverDepth] = c.type_name + ":";
   if (lua_getfield(L, -1, "__index") == LUA_TTABLE) add_functions_of(L, c, -1, mt, kDiscoverDepth);
@@ -253,18 +256,48 @@ void push_value(lua_State* L, Context& c, int depth) {
     case 0: lua_pushnil(L); break;
     case 1: lua_pushboolean(L, d.ConsumeBool()); break;
     case 2: {
-      static const lua_Integer edges[] = {0, 1, -1, 2, 7, 8, 127, 128, 255, 256, 1000, 65535, 65536,
-                                          INT32_MAX, INT32_MIN, static_cast<lua_Integer>(INT32_MAX) + 1,
-                                          LUA_MAXINTEGER, LUA_MININTEGER, LUA_MAXINTEGER - 1, LUA_MININTEGER + 1};
+      static const lua_Integer edges[] = {0,
+                                          1,
+                                          -1,
+                                          2,
+                                          7,
+                                          8,
+                                          127,
+                                          128,
+                                          255,
+                                          256,
+                                          1000,
+                                          65535,
+                                          65536,
+                                          INT32_MAX,
+                                          INT32_MIN,
+                                          static_cast<lua_Integer>(INT32_MAX) + 1,
+                                          LUA_MAXINTEGER,
+                                          LUA_MININTEGER,
+                                          LUA_MAXINTEGER - 1,
+                                          LUA_MININTEGER + 1};
       lua_pushinteger(L, edges[d.ConsumeIntegralInRange<std::size_t>(0, std::size(edges) - 1)]);
       break;
     }
     case 3: lua_pushinteger(L, d.ConsumeIntegral<lua_Integer>()); break;
     case 4: {
-      static const double edges[] = {0.0, -0.0, std::numeric_limits<double>::quiet_NaN(), HUGE_VAL, -HUGE_VAL,
-                                     DBL_MAX, -DBL_MAX, DBL_MIN, std::numeric_limits<double>::denorm_min(),
-                                     0.5, -1.5, 1e300, 9007199254740993.0, 9223372036854775808.0,
-                                     -9223372036854775808.0, 1e-320, 3.0};
+      static const double edges[] = {0.0,
+                                     -0.0,
+                                     std::numeric_limits<double>::quiet_NaN(),
+                                     HUGE_VAL,
+                                     -HUGE_VAL,
+                                     DBL_MAX,
+                                     -DBL_MAX,
+                                     DBL_MIN,
+                                     std::numeric_limits<double>::denorm_min(),
+                                     0.5,
+                                     -1.5,
+                                     1e300,
+                                     9007199254740993.0,
+                                     9223372036854775808.0,
+                                     -9223372036854775808.0,
+                                     1e-320,
+                                     3.0};
       lua_pushnumber(L, edges[d.ConsumeIntegralInRange<std::size_t>(0, std::size(edges) - 1)]);
       break;
     }
@@ -276,7 +309,7 @@ void push_value(lua_State* L, Context& c, int depth) {
       break;
     }
     case 8: lua_pushliteral(L, ""); break;
-    case 9: {  // a huge string: a short pattern repeated, or with embedded zeros
+    case 9: {                                        // a huge string: a short pattern repeated, or with embedded zeros
       c.type_name = d.ConsumeRandomLengthString(8);  // the unit
       if (c.type_name.empty()) c.type_name.push_back('\0');
       const std::size_t size = std::size_t{1} << d.ConsumeIntegralInRange<int>(8, 20);
@@ -326,12 +359,16 @@ void push_value(lua_State* L, Context& c, int depth) {
       break;
     }
     case 16:
-      if (d.ConsumeBool()) lua_pushlightuserdata(L, nullptr);
-      else lua_pushlightuserdata(L, &c);
+      if (d.ConsumeBool())
+        lua_pushlightuserdata(L, nullptr);
+      else
+        lua_pushlightuserdata(L, &c);
       break;
     case 17:
-      if (d.ConsumeBool()) lua_pushcfunction(L, c_identity);
-      else push_helper(L, "functions", d.ConsumeIntegral<std::uint8_t>());
+      if (d.ConsumeBool())
+        lua_pushcfunction(L, c_identity);
+      else
+        push_helper(L, "functions", d.ConsumeIntegral<std::uint8_t>());
       break;
     case 18: {  // a coroutine: fresh, suspended, or dead
       lua_State* co = lua_newthread(L);
@@ -353,7 +390,9 @@ void push_value(lua_State* L, Context& c, int depth) {
       break;
     default:
       push_registry(L, kFunctions);
-      lua_rawgeti(L, -1, d.ConsumeIntegralInRange<lua_Integer>(1, std::max<lua_Integer>(1, static_cast<lua_Integer>(c.callables.size()))));
+      lua_rawgeti(L, -1,
+                  d.ConsumeIntegralInRange<lua_Integer>(
+                      1, std::max<lua_Integer>(1, static_cast<lua_Integer>(c.callables.size()))));
       lua_remove(L, -2);
       break;
   }
@@ -367,8 +406,10 @@ std::string describe_stack(lua_State* L, int from, int to) {
     if (lua_type(L, i) == LUA_TSTRING) out += "[" + std::to_string(lua_rawlen(L, i)) + "]";
     if (lua_type(L, i) == LUA_TNUMBER) {
       char buffer[48];
-      if (lua_isinteger(L, i)) std::snprintf(buffer, sizeof buffer, "(%lld)", static_cast<long long>(lua_tointeger(L, i)));
-      else std::snprintf(buffer, sizeof buffer, "(%g)", lua_tonumber(L, i));
+      if (lua_isinteger(L, i))
+        std::snprintf(buffer, sizeof buffer, "(%lld)", static_cast<long long>(lua_tointeger(L, i)));
+      else
+        std::snprintf(buffer, sizeof buffer, "(%g)", lua_tonumber(L, i));
       out += buffer;
     }
   }
@@ -391,7 +432,7 @@ void keep_results(lua_State* L, Context& c, int first, int last) {
 int push_call(lua_State* L, Context& c, std::size_t which) {
   const Callable& callable = c.callables[which];
   push_registry(L, kFunctions);
-  lua_rawgeti(L, -1, static_cast<lua_Integer>(which + 1));
+  lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
   lua_remove(L, -2);
   int nargs = 0;
   if (callable.self_metatable != nullptr && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
@@ -400,10 +441,13 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
     bool found = false;
     for (int slot = 1; slot <= kPoolSize && !found; ++slot) {
       lua_rawgeti(L, -1, slot);
-      if (metatable_of(L, -1) == callable.self_metatable) found = true;
-      else lua_pop(L, 1);
+      if (metatable_of(L, -1) == callable.self_metatable)
+        found = true;
+      else
+        lua_pop(L, 1);
     }
-    if (found) lua_remove(L, -2);
+    if (found)
+      lua_remove(L, -2);
     else {
       lua_pop(L, 1);
       push_value(L, c, 0);
@@ -461,7 +505,8 @@ int step_coroutine(lua_State* L) {
     keep_results(L, c, base + 2, lua_gettop(L));
     trace(c, "  -> " + describe_stack(L, base + 2, lua_gettop(L)));
   } else if (status != LUA_YIELD) {
-    trace(c, std::string("  -> error: ") + (lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : luaL_typename(co, -1)));
+    trace(c, std::string("  -> error: ") +
+                 (lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : luaL_typename(co, -1)));
   }
 #if LUA_VERSION_RELEASE_NUM >= 50406
   lua_closethread(co, L);
@@ -476,8 +521,9 @@ int step_operator(lua_State* L) {
   const int base = lua_gettop(L);
   push_value(L, c, 0);
   push_value(L, c, 0);
-  static const char* const names[] = {"+", "-", "*", "%", "^", "/", "//", "&", "|", "~", "<<", ">>", "unary -",
-                                      "unary ~", "..", "#", "==", "<", "<=", "index", "newindex", "call", "tostring"};
+  static const char* const names[] = {"+",  "-", "*",  "%",     "^",        "/",       "//",      "&",
+                                      "|",  "~", "<<", ">>",    "unary -",  "unary ~", "..",      "#",
+                                      "==", "<", "<=", "index", "newindex", "call",    "tostring"};
   const int op = c.data->ConsumeIntegralInRange<int>(0, static_cast<int>(std::size(names)) - 1);
   trace(c, std::string("operator ") + names[op] + " on " + describe_stack(L, base + 1, base + 2));
   if (op <= LUA_OPBNOT) {
@@ -618,7 +664,8 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
         const int status = lua_pcall(L, 0, 0, 0);
         check_balance(L, status == LUA_OK ? 0 : 1, c, "a step");
         if (status != LUA_OK) {
-          trace(c, std::string("  -> error: ") + (lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1)));
+          trace(c, std::string("  -> error: ") +
+                       (lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1)));
           lua_pop(L, 1);
         }
         break;

@@ -22,15 +22,15 @@
 namespace luahammer {
 
 struct ModuleSpec {
-  const char* name;       // the module's name for `require` (e.g. "cjson")
-  lua_CFunction open;     // its luaopen_ function
+  const char* name;    // the module's name for `require` (e.g. "cjson")
+  lua_CFunction open;  // its luaopen_ function
 };
 
 struct ModuleRunOptions {
-  int max_steps = 48;                        // decoded steps per input
-  std::size_t byte_limit = 96u << 20;        // the state's memory cap
+  int max_steps = 48;                          // decoded steps per input
+  std::size_t byte_limit = 96u << 20;          // the state's memory cap
   std::uint64_t instruction_budget = 2000000;  // Lua instructions per input (callbacks)
-  bool trace = false;                        // print each step to stdout (for --explain)
+  bool trace = false;                          // print each step to stdout (for --explain)
 };
 
 // Runs one input. Returns 0 (libFuzzer's convention); a finding aborts with a report.

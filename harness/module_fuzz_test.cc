@@ -98,7 +98,8 @@ TEST(ModuleFuzzDeathTest, ReturningMoreResultsThanPushedTripsLuaApiChecks) {
 }
 
 TEST(ModuleFuzzDeathTest, ABlockNeverReturnedToTheAllocatorIsAMemoryFinding) {
-  EXPECT_DEATH(run_inputs({"fake", open_leak}, 400), "luahammer: memory: [0-9]+ byte\\(s\\) in [0-9]+ block\\(s\\) not returned after lua_close");
+  EXPECT_DEATH(run_inputs({"fake", open_leak}, 400),
+               "luahammer: memory: [0-9]+ byte\\(s\\) in [0-9]+ block\\(s\\) not returned after lua_close");
 }
 
 }  // namespace

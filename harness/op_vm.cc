@@ -27,14 +27,15 @@ namespace {
 constexpr std::size_t kSlots = 8;
 
 const char* const kOpNames[] = {
-    "create_state", "close_state", "register_types", "create_table", "create_string", "create_host_function",
-    "load_snippet", "load_generated", "set_field", "get_field", "raw_set_field", "copy_handle", "move_handle",
-    "drop_handle", "call_function", "store_function", "call_stored", "drop_stored", "create_userdata",
-    "store_in_userdata", "borrow_userdata", "take_userdata", "destroy_userdata", "create_coroutine",
-    "resume_coroutine", "close_coroutine", "start_async", "poll_async", "wake_all", "drop_async",
-    "set_hook_plan", "remove_hook", "gc_collect", "gc_step", "gc_mode", "set_fail_plan", "clear_fail_plan",
-    "set_memory_limit", "inspect_table", "thread_hook", "reset_coroutine", "block_on", "inspect_userdata",
-    "inspect_state",
+    "create_state",         "close_state",     "register_types",   "create_table",     "create_string",
+    "create_host_function", "load_snippet",    "load_generated",   "set_field",        "get_field",
+    "raw_set_field",        "copy_handle",     "move_handle",      "drop_handle",      "call_function",
+    "store_function",       "call_stored",     "drop_stored",      "create_userdata",  "store_in_userdata",
+    "borrow_userdata",      "take_userdata",   "destroy_userdata", "create_coroutine", "resume_coroutine",
+    "close_coroutine",      "start_async",     "poll_async",       "wake_all",         "drop_async",
+    "set_hook_plan",        "remove_hook",     "gc_collect",       "gc_step",          "gc_mode",
+    "set_fail_plan",        "clear_fail_plan", "set_memory_limit", "inspect_table",    "thread_hook",
+    "reset_coroutine",      "block_on",        "inspect_userdata", "inspect_state",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<std::size_t>(OpCode::Count));
 
@@ -105,13 +106,40 @@ const char* const kSnippets[] = {
 };
 constexpr std::size_t kSnippetCount = sizeof(kSnippets) / sizeof(kSnippets[0]);
 const char* const kSnippetNames[] = {
-    "echo_args", "probe_methods", "userdata_in_table", "vararg_count", "host_stored_function",
-    "coroutine_wrap_yield", "async_in_plain_resume", "async_sum", "error_table", "close_probe",
-    "gc_creates_userdata", "resurrection", "host_yield", "unpack_300", "long_concat", "pcall_wrapper",
-    "host_fail_table", "fragile_constructor", "retry_loop_fresh_coroutines", "probe_stored_function",
-    "nested_wrap_async", "running_coroutine", "store_in_coroutine", "hook_yield_self_check",
-    "close_running_coroutine", "probe_fields", "fragile_fields", "number_errors", "error_box_tostring",
-    "syntax_error", "light_userdata", "argument_coercions", "host_throws", "gc_raises",
+    "echo_args",
+    "probe_methods",
+    "userdata_in_table",
+    "vararg_count",
+    "host_stored_function",
+    "coroutine_wrap_yield",
+    "async_in_plain_resume",
+    "async_sum",
+    "error_table",
+    "close_probe",
+    "gc_creates_userdata",
+    "resurrection",
+    "host_yield",
+    "unpack_300",
+    "long_concat",
+    "pcall_wrapper",
+    "host_fail_table",
+    "fragile_constructor",
+    "retry_loop_fresh_coroutines",
+    "probe_stored_function",
+    "nested_wrap_async",
+    "running_coroutine",
+    "store_in_coroutine",
+    "hook_yield_self_check",
+    "close_running_coroutine",
+    "probe_fields",
+    "fragile_fields",
+    "number_errors",
+    "error_box_tostring",
+    "syntax_error",
+    "light_userdata",
+    "argument_coercions",
+    "host_throws",
+    "gc_raises",
     "finalizer_calls_in_at_close",
 };
 static_assert(sizeof(kSnippetNames) / sizeof(kSnippetNames[0]) == kSnippetCount);
@@ -194,7 +222,9 @@ std::string OpProgram::explain() const {
         out += "  -- " + std::string(kSnippetNames[op.n % kSnippetCount]) + ": " + kSnippets[op.n % kSnippetCount];
         break;
       case OpCode::SetHookPlan:
-      case OpCode::ThreadHook: out += "  -- " + ((op.code == OpCode::ThreadHook && (op.n & 1)) ? "remove" : op.hook.describe()); break;
+      case OpCode::ThreadHook:
+        out += "  -- " + ((op.code == OpCode::ThreadHook && (op.n & 1)) ? "remove" : op.hook.describe());
+        break;
       case OpCode::SetFailPlan: out += "  -- " + op.fail.describe(); break;
       case OpCode::CreateState:
         out += (op.b & 2) ? "  -- throwaway, under a tight limit" : (op.b & 1) ? "  -- thread-safe" : "";
@@ -272,7 +302,8 @@ class Runtime {
   }
 
   // The first slot holding a T, starting at the one the op names.
-  template <class T> const T* slot_as(std::uint8_t index) {
+  template <class T>
+  const T* slot_as(std::uint8_t index) {
     for (std::size_t i = 0; i < kSlots; ++i) {
       if (const T* found = slots_[(index + i) % kSlots].value.template get_if<T>()) {
         acted_ = true;
@@ -336,7 +367,8 @@ class Runtime {
         }
         return;
       case OpCode::CreateTable:
-        if (VmState* vm = state_at(op.state)) slots_[op.a].value = vm->state->create_table(op.n % 8, op.n % 4);
+        if (VmState* vm = state_at(op.state))
+          slots_[op.a].value = vm->state->create_table(static_cast<int>(op.n % 8), static_cast<int>(op.n % 4));
         return;
       case OpCode::CreateString:
         if (VmState* vm = state_at(op.state)) {
@@ -362,10 +394,16 @@ class Runtime {
         if (const Table* t = slot_as<Table>(op.a)) {
           const Value& v = slots_[op.b].value;
           if (op.n & 1) {
-            if (op.code == OpCode::SetField) t->set(lua_Integer{op.n % 4 + 1}, v); else t->raw_set(lua_Integer{op.n % 4 + 1}, v);
+            if (op.code == OpCode::SetField)
+              t->set(lua_Integer{op.n % 4 + 1}, v);
+            else
+              t->raw_set(lua_Integer{op.n % 4 + 1}, v);
           } else {
             const std::string key = "k" + std::to_string(op.n % 4);
-            if (op.code == OpCode::SetField) t->set(key, v); else t->raw_set(key, v);
+            if (op.code == OpCode::SetField)
+              t->set(key, v);
+            else
+              t->raw_set(key, v);
           }
         }
         return;
@@ -377,7 +415,9 @@ class Runtime {
           switch (op.n % 9) {
             case 0: slots_[op.b].value = Value(table.len()); break;
             case 1: slots_[op.b].value = Value(table.raw_len()); break;
-            case 2: if (auto mt = table.metatable()) slots_[op.b].value = *mt; break;
+            case 2:
+              if (auto mt = table.metatable()) slots_[op.b].value = *mt;
+              break;
             case 3: {
               const Table* other = slots_[op.b].value.get_if<Table>();
               table.set_metatable(other != nullptr ? std::optional<Table>(*other) : std::nullopt);
@@ -406,7 +446,8 @@ class Runtime {
       case OpCode::GetField:
         if (const Table* t = slot_as<Table>(op.a)) {
           Table table = *t;
-          slots_[op.b].value = (op.n & 1) ? table.get(lua_Integer{op.n % 4 + 1}) : table.get("k" + std::to_string(op.n % 4));
+          slots_[op.b].value =
+              (op.n & 1) ? table.get(lua_Integer{op.n % 4 + 1}) : table.get("k" + std::to_string(op.n % 4));
         }
         return;
       case OpCode::CopyHandle:
@@ -551,7 +592,10 @@ class Runtime {
         return;
       case OpCode::GcMode:
         if (VmState* vm = state_at(op.state)) {
-          if (op.n & 1) vm->state->set_gc_generational(); else vm->state->set_gc_incremental();
+          if (op.n & 1)
+            vm->state->set_gc_generational();
+          else
+            vm->state->set_gc_incremental();
         }
         return;
       case OpCode::SetFailPlan:
@@ -566,7 +610,10 @@ class Runtime {
         if (VmState* vm = state_at(op.state); vm != nullptr && vm->owned) {
           const std::size_t limit = std::min<std::size_t>(options_.memory_cap, 64 * 1024 + (op.n >> 1) * 128u);
           // Odd: the binding's own limit (StateOptions::memory_limit), even: the allocator's.
-          if (op.n & 1) vm->state->set_memory_limit(limit); else vm->allocator->set_byte_limit(limit);
+          if (op.n & 1)
+            vm->state->set_memory_limit(limit);
+          else
+            vm->allocator->set_byte_limit(limit);
         }
         return;
       case OpCode::ThreadHook:
@@ -628,15 +675,17 @@ class Runtime {
       case 3: return state.create_function([]() -> int { throw std::runtime_error("host function failed"); });
       case 4: return state.create_function([](Table t) { return t.raw_len(); });
       case 5: return state.create_function([](Function f, MultiValue args) { return f.call_values(args); });
-      case 6: return state.create_function([](const Probe& p) {
-        p.use();
-        return p.value;
-      });
-      default: return state.create_function([](lua_Integer n) {
-        MultiValue out;
-        for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
-        return out;
-      });
+      case 6:
+        return state.create_function([](const Probe& p) {
+          p.use();
+          return p.value;
+        });
+      default:
+        return state.create_function([](lua_Integer n) {
+          MultiValue out;
+          for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
+          return out;
+        });
     }
   }
 
@@ -659,7 +708,8 @@ class Runtime {
       } catch (const cxxlua::Error&) {
         ++stats_.clean_errors;
       }
-      if (options_.check_every_op && vm.owned) check_stack_at_rest(*vm.state, op_name(program_.ops[stats_.ops - 1].code));
+      if (options_.check_every_op && vm.owned)
+        check_stack_at_rest(*vm.state, op_name(program_.ops[stats_.ops - 1].code));
     }
   }
 

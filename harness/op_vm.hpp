@@ -22,13 +22,50 @@
 namespace luahammer {
 
 enum class OpCode : std::uint8_t {
-  CreateState, CloseState, RegisterTypes, CreateTable, CreateString, CreateHostFunction,
-  LoadSnippet, LoadGenerated, SetField, GetField, RawSetField, CopyHandle, MoveHandle, DropHandle,
-  CallFunction, StoreFunction, CallStored, DropStored, CreateUserdata, StoreInUserdata,
-  BorrowUserdata, TakeUserdata, DestroyUserdata, CreateCoroutine, ResumeCoroutine, CloseCoroutine,
-  StartAsync, PollAsync, WakeAll, DropAsync, SetHookPlan, RemoveHook, GcCollect, GcStep, GcMode,
-  SetFailPlan, ClearFailPlan, SetMemoryLimit, InspectTable, ThreadHook, ResetCoroutine, BlockOn,
-  InspectUserdata, InspectState,
+  CreateState,
+  CloseState,
+  RegisterTypes,
+  CreateTable,
+  CreateString,
+  CreateHostFunction,
+  LoadSnippet,
+  LoadGenerated,
+  SetField,
+  GetField,
+  RawSetField,
+  CopyHandle,
+  MoveHandle,
+  DropHandle,
+  CallFunction,
+  StoreFunction,
+  CallStored,
+  DropStored,
+  CreateUserdata,
+  StoreInUserdata,
+  BorrowUserdata,
+  TakeUserdata,
+  DestroyUserdata,
+  CreateCoroutine,
+  ResumeCoroutine,
+  CloseCoroutine,
+  StartAsync,
+  PollAsync,
+  WakeAll,
+  DropAsync,
+  SetHookPlan,
+  RemoveHook,
+  GcCollect,
+  GcStep,
+  GcMode,
+  SetFailPlan,
+  ClearFailPlan,
+  SetMemoryLimit,
+  InspectTable,
+  ThreadHook,
+  ResetCoroutine,
+  BlockOn,
+  InspectUserdata,
+  InspectState,
   Count
 };
 const char* op_name(OpCode code) noexcept;
@@ -38,11 +75,11 @@ constexpr std::size_t tight_state_limit(std::uint32_t n) noexcept { return 1024 
 
 struct Op {
   OpCode code = OpCode::CreateState;
-  std::uint8_t state = 0;   // which state slot
-  std::uint8_t a = 0;       // value slot / variant
-  std::uint8_t b = 0;       // second slot / variant
-  std::uint32_t n = 0;      // a number operand
-  std::string text;         // Lua source for loads
+  std::uint8_t state = 0;  // which state slot
+  std::uint8_t a = 0;      // value slot / variant
+  std::uint8_t b = 0;      // second slot / variant
+  std::uint32_t n = 0;     // a number operand
+  std::string text;        // Lua source for loads
   HookPlan hook;
   FailPlan fail;
 };
@@ -50,10 +87,10 @@ struct Op {
 struct ProgramOptions {
   std::size_t max_ops = 48;
   std::size_t max_states = 2;
-  bool thread_safe_states = true;   // CreateState may ask for a thread-safe state
+  bool thread_safe_states = true;  // CreateState may ask for a thread-safe state
   // The ops this program draws from; empty: all of them. Targets concentrate here.
   std::vector<OpCode> menu;
-  bool leading_hook_plan = false;   // op 1 sets a hook plan decoded from the input
+  bool leading_hook_plan = false;  // op 1 sets a hook plan decoded from the input
   GeneratorOptions generator{12, 2, 4, true};
 };
 
@@ -80,8 +117,8 @@ struct RunOptions {
 
 struct RunStats {
   std::uint64_t ops = 0;
-  std::uint64_t clean_errors = 0;   // binding errors the ops turned into Error: expected
-  std::uint64_t idle_ops = 0;       // ops that found nothing to act on
+  std::uint64_t clean_errors = 0;  // binding errors the ops turned into Error: expected
+  std::uint64_t idle_ops = 0;      // ops that found nothing to act on
 };
 
 // Runs the program; a violated invariant aborts (or goes to the violation handler).

@@ -63,9 +63,15 @@ TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
     o.n = n;
     return o;
   };
-  program.ops = {op(OpCode::CreateState), op(OpCode::LoadSnippet, 0, 0, 3), op(OpCode::StoreFunction, 0),
-                 op(OpCode::CreateUserdata, 1, 0, 2), op(OpCode::StoreInUserdata, 1, 0), op(OpCode::CloseState),
-                 op(OpCode::CallStored), op(OpCode::CallFunction, 0, 2, 1), op(OpCode::DropStored)};
+  program.ops = {op(OpCode::CreateState),
+                 op(OpCode::LoadSnippet, 0, 0, 3),
+                 op(OpCode::StoreFunction, 0),
+                 op(OpCode::CreateUserdata, 1, 0, 2),
+                 op(OpCode::StoreInUserdata, 1, 0),
+                 op(OpCode::CloseState),
+                 op(OpCode::CallStored),
+                 op(OpCode::CallFunction, 0, 2, 1),
+                 op(OpCode::DropStored)};
   const RunStats stats = run_program(program);
   EXPECT_EQ(stats.ops, program.ops.size());
   EXPECT_GE(stats.clean_errors, 2u);  // both calls after close
@@ -102,7 +108,8 @@ void RunAsyncSumLosingItsWake(bool lose_wake) {
 TEST(OpProgram, AsyncCallWithItsWakeFinishesAtTheEnd) { RunAsyncSumLosingItsWake(false); }
 
 TEST(OpProgramDeathTest, AsyncCallThatLostItsWakeFiresTheLivenessOracle) {
-  EXPECT_DEATH(RunAsyncSumLosingItsWake(true), "luahammer: liveness: async call still pending after 256 wake-and-poll rounds");
+  EXPECT_DEATH(RunAsyncSumLosingItsWake(true),
+               "luahammer: liveness: async call still pending after 256 wake-and-poll rounds");
 }
 
 // CreateState's throwaway variant: its limits must both stop construction part-way and let
@@ -111,7 +118,8 @@ TEST(OpProgramDeathTest, AsyncCallThatLostItsWakeFiresTheLivenessOracle) {
 TEST(OpProgram, TightStateLimitsBothFailPartWayAndSucceed) {
   int built = 0;
   int failed = 0;
-  for (std::uint32_t n = 0; n < 64; ++n) ++(build_under_limit(tight_state_limit(n), RunOptions{}.instruction_budget) ? built : failed);
+  for (std::uint32_t n = 0; n < 64; ++n)
+    ++(build_under_limit(tight_state_limit(n), RunOptions{}.instruction_budget) ? built : failed);
   EXPECT_GT(built, 0);
   EXPECT_GT(failed, 0);
 }

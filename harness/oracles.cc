@@ -127,7 +127,8 @@ void FinalizerLedger::check_all_destroyed(const char* after) const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [id, entry] : objects_) {
       if (entry.second == Life::Live) {
-        what = std::string(entry.first) + " #" + std::to_string(id) + " never destroyed (finalizer missed) after " + after;
+        what =
+            std::string(entry.first) + " #" + std::to_string(id) + " never destroyed (finalizer missed) after " + after;
         break;
       }
     }
@@ -162,8 +163,8 @@ void check_memory_accounting(const cxxlua::StateHandle& state, const FaultAlloca
 
 void check_op_budget(std::uint64_t ops_run, std::uint64_t budget) {
   if (ops_run > budget) {
-    violation("liveness", "op program ran " + std::to_string(ops_run) + " ops, over its budget of " +
-                              std::to_string(budget));
+    violation("liveness",
+              "op program ran " + std::to_string(ops_run) + " ops, over its budget of " + std::to_string(budget));
   }
 }
 
@@ -184,7 +185,8 @@ int Watchdog::add_worker(std::string name) {
 void Watchdog::progress(int worker, const char* activity) noexcept {
   ticks_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (worker >= 0 && static_cast<std::size_t>(worker) < workers_.size()) workers_[static_cast<std::size_t>(worker)].second->store(activity);
+  if (worker >= 0 && static_cast<std::size_t>(worker) < workers_.size())
+    workers_[static_cast<std::size_t>(worker)].second->store(activity);
 }
 
 void Watchdog::stop() {

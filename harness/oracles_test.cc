@@ -103,7 +103,8 @@ TEST_F(Oracles, FinalizersFireOnDoubleDestroyUnconstructedAndUseAfterDestroy) {
         ledger.destroyed(id);
       },
       "luahammer: finalizers: Probe #1 destroyed twice");
-  EXPECT_DEATH({ FinalizerLedger().destroyed(42); }, "luahammer: finalizers: object #42 destroyed but never constructed");
+  EXPECT_DEATH({ FinalizerLedger().destroyed(42); },
+               "luahammer: finalizers: object #42 destroyed but never constructed");
   EXPECT_DEATH(
       {
         FinalizerLedger ledger;

@@ -90,8 +90,7 @@ TEST(Sandbox, LuaFinalizersRunInACoroutineOfTheirOwn) {
 TEST(Sandbox, CostlyPatternsAndHugeMovesAreRefusedCheapOnesRun) {
   cxxlua::State state(sandbox_options());
   apply_sandbox(state);
-  EXPECT_THROW(state.exec("local s = string.rep('a', 40) return s:find(string.rep('a*', 40) .. 'b')"),
-               cxxlua::Error);
+  EXPECT_THROW(state.exec("local s = string.rep('a', 40) return s:find(string.rep('a*', 40) .. 'b')"), cxxlua::Error);
   EXPECT_THROW(state.exec("return table.move({}, 1, 1e9, 2)"), cxxlua::Error);
   EXPECT_THROW(state.exec("return table.move({}, 1, 3e9, 2)"), cxxlua::Error);
   EXPECT_EQ(state.load("return ('hello world'):find('o w')").call_as<int>(), 5);

@@ -27,9 +27,13 @@ std::vector<OpCode> shared_state_menu() {
   for (int i = 0; i < static_cast<int>(OpCode::Count); ++i) {
     const auto code = static_cast<OpCode>(i);
     switch (code) {
-      case OpCode::CreateState: case OpCode::CloseState: case OpCode::SetFailPlan: case OpCode::ClearFailPlan:
-      case OpCode::SetMemoryLimit: case OpCode::SetHookPlan: case OpCode::RemoveHook:
-        break;  // these belong to whoever owns the state
+      case OpCode::CreateState:
+      case OpCode::CloseState:
+      case OpCode::SetFailPlan:
+      case OpCode::ClearFailPlan:
+      case OpCode::SetMemoryLimit:
+      case OpCode::SetHookPlan:
+      case OpCode::RemoveHook: break;  // these belong to whoever owns the state
       default: menu.push_back(code);
     }
   }

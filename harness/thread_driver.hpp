@@ -15,10 +15,10 @@ namespace luahammer {
 
 struct ThreadDriverOptions {
   int threads = 4;
-  std::uint64_t iterations = 50;      // programs per worker (0: until `seconds`)
-  double seconds = 0;                 // wall-clock bound (0: until `iterations`)
+  std::uint64_t iterations = 50;  // programs per worker (0: until `seconds`)
+  double seconds = 0;             // wall-clock bound (0: until `iterations`)
   std::uint64_t seed = 1;
-  bool shared_state = false;          // every worker on one thread-safe state
+  bool shared_state = false;  // every worker on one thread-safe state
   std::chrono::milliseconds watchdog{10000};
   std::size_t program_bytes = 512;
   class Watchdog* external_watchdog = nullptr;  // report progress here, not to a watchdog of its own

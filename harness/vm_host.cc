@@ -130,9 +130,8 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
       default: throw n;
     }
   }));
-  api.set("make", state.create_function([host](StateHandle s, lua_Integer n) {
-    return s.create_userdata<Probe>(&host->finalizers, n);
-  }));
+  api.set("make", state.create_function(
+                      [host](StateHandle s, lua_Integer n) { return s.create_userdata<Probe>(&host->finalizers, n); }));
   api.set("fragile", state.create_function([host](StateHandle s, lua_Integer n) {
     return s.create_userdata<Fragile>(&host->finalizers, n);
   }));
@@ -174,7 +173,8 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     if (text == nullptr) return true;  // an error box or another value: a host error
     const std::string message = text->to_std_string();
     // "hook failed": the binding's report of an exception a hook plan threw (of any type).
-    for (const char* expected : {"hook plan", "hook failed", "instruction budget", "memory", "closing", "C stack overflow"}) {
+    for (const char* expected :
+         {"hook plan", "hook failed", "instruction budget", "memory", "closing", "C stack overflow"}) {
       if (message.find(expected) != std::string::npos) return true;
     }
     return false;
@@ -269,27 +269,25 @@ cxxlua::HookAction budget_error() { return cxxlua::HookAction::error("instructio
 void install_budget(VmState& vm) {
   const BudgetMeter meter{vm.instructions, vm.allocator.get(), vm.instruction_ticks_allowed,
                           std::make_shared<std::atomic<cxxlua::HookId>>(0)};
-  vm.state->add_hook(cxxlua::HookTriggers{.every_nth_instruction = 1000},
-                     [meter](StateHandle& state, const cxxlua::HookEvent& event) {
-                       ++*meter.ticks;
-                       if (!meter.spent()) return cxxlua::HookAction::resume();
-                       if (meter.exhausted_hook->load() == 0) {
-                         meter.exhausted_hook->store(state.add_hook(
-                             cxxlua::HookTriggers{.every_nth_instruction = 1},
-                             [meter](StateHandle& s, const cxxlua::HookEvent&) {
-                               if (meter.spent()) return budget_error();
-                               s.remove_hook(meter.exhausted_hook->exchange(0));
-                               return cxxlua::HookAction::resume();
-                             }));
-                         // add_hook sets the main thread's hook; a coroutine keeps the
-                         // count it was created with unless told.
-                         if (event.thread != state.raw_state()) {
-                           lua_sethook(event.thread, lua_gethook(event.thread),
-                                       lua_gethookmask(event.thread) | LUA_MASKCOUNT, 1);
-                         }
-                       }
-                       return budget_error();
-                     });
+  vm.state->add_hook(
+      cxxlua::HookTriggers{.every_nth_instruction = 1000}, [meter](StateHandle& state, const cxxlua::HookEvent& event) {
+        ++*meter.ticks;
+        if (!meter.spent()) return cxxlua::HookAction::resume();
+        if (meter.exhausted_hook->load() == 0) {
+          meter.exhausted_hook->store(state.add_hook(cxxlua::HookTriggers{.every_nth_instruction = 1},
+                                                     [meter](StateHandle& s, const cxxlua::HookEvent&) {
+                                                       if (meter.spent()) return budget_error();
+                                                       s.remove_hook(meter.exhausted_hook->exchange(0));
+                                                       return cxxlua::HookAction::resume();
+                                                     }));
+          // add_hook sets the main thread's hook; a coroutine keeps the
+          // count it was created with unless told.
+          if (event.thread != state.raw_state()) {
+            lua_sethook(event.thread, lua_gethook(event.thread), lua_gethookmask(event.thread) | LUA_MASKCOUNT, 1);
+          }
+        }
+        return budget_error();
+      });
 }
 
 // Builds the state over its parts: sandbox, host API and the instruction budget. Throws
@@ -336,4 +334,3 @@ bool build_under_limit(std::size_t limit, std::uint64_t instruction_budget) {
 }
 
 }  // namespace luahammer
-

@@ -93,11 +93,13 @@ void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t);
 
 namespace cxxlua {
 // First use through create_userdata registers these types with their methods.
-template <> struct UserDataTraits<luahammer::Probe> {
+template <>
+struct UserDataTraits<luahammer::Probe> {
   static const char* name() { return "Probe"; }
   static void describe(UserDataBuilder<luahammer::Probe>& t) { luahammer::describe_probe(t); }
 };
-template <> struct UserDataTraits<luahammer::Fragile> {
+template <>
+struct UserDataTraits<luahammer::Fragile> {
   static const char* name() { return "Fragile"; }
   static void describe(UserDataBuilder<luahammer::Fragile>& t) { luahammer::describe_fragile(t); }
 };

@@ -149,8 +149,10 @@ int resume_nested(lua_State* L, lua_State* co, int nargs, bool wrapped) {
     why = "cannot resume non-suspended coroutine";
   } else if (lua_status(co) == LUA_OK) {
     lua_Debug ar;
-    if (lua_getstack(co, 0, &ar)) why = "cannot resume non-suspended coroutine";
-    else if (lua_gettop(co) == 0) why = "cannot resume dead coroutine";
+    if (lua_getstack(co, 0, &ar))
+      why = "cannot resume non-suspended coroutine";
+    else if (lua_gettop(co) == 0)
+      why = "cannot resume dead coroutine";
   } else if (lua_status(co) != LUA_YIELD) {
     why = "cannot resume dead coroutine";
   }
@@ -323,12 +325,11 @@ MultiValue Executor::block_on(AsyncCall& call) {
     if (auto results = call.poll()) return std::move(*results);
     if (call.woken()) continue;
     std::unique_lock<std::mutex> lock(signal_->mutex);
-    const bool woke = signal_->changed.wait_for(lock, stall_bound_, [&] {
-      return signal_->generation != generation || call.woken();
-    });
+    const bool woke = signal_->changed.wait_for(lock, stall_bound_,
+                                                [&] { return signal_->generation != generation || call.woken(); });
     if (!woke) {
-      throw Error(ErrorKind::Coroutine, "async call stalled: pending with no wake within " +
-                                            std::to_string(stall_bound_.count()) + " ms");
+      throw Error(ErrorKind::Coroutine,
+                  "async call stalled: pending with no wake within " + std::to_string(stall_bound_.count()) + " ms");
     }
   }
 }

@@ -22,18 +22,15 @@ const char* to_string(ErrorKind kind) noexcept {
   return "error";
 }
 
-Error::Error(ErrorKind kind, std::string message, std::string traceback,
-             std::shared_ptr<const Error> cause)
-    : kind_(kind), message_(std::move(message)), traceback_(std::move(traceback)),
-      cause_(std::move(cause)) {
+Error::Error(ErrorKind kind, std::string message, std::string traceback, std::shared_ptr<const Error> cause)
+    : kind_(kind), message_(std::move(message)), traceback_(std::move(traceback)), cause_(std::move(cause)) {
   full_ = std::string(to_string(kind_)) + ": " + message_;
   for (const Error* c = cause_.get(); c != nullptr; c = c->cause_.get()) {
     full_ += "\ncaused by: " + std::string(to_string(c->kind_)) + ": " + c->message_;
   }
 }
 
-Error Error::conversion(const char* expected, const char* actual, int argument,
-                        const char* function) {
+Error Error::conversion(const char* expected, const char* actual, int argument, const char* function) {
   std::string message;
   if (argument > 0) {
     message = "bad argument #" + std::to_string(argument);

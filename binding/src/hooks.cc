@@ -98,7 +98,8 @@ int run_hook_users(lua_State* L, lua_Debug* ar) {
     } catch (...) {
     }
     return kHookError;
-  } catch (...) {
+  }
+  catch (...) {
     core->hook_message = "hook failed: unknown C++ exception";
     return kHookError;
   }
@@ -144,8 +145,8 @@ HookId update(StateCore& core, lua_State* thread, HookId id, const HookTriggers&
     }
   }
   if (callback) {
-    users->push_back(HookUser{id, triggers, std::make_shared<HookCallback>(std::move(callback)),
-                              std::make_shared<long long>(0)});
+    users->push_back(
+        HookUser{id, triggers, std::make_shared<HookCallback>(std::move(callback)), std::make_shared<long long>(0)});
   }
   if (pin != LUA_NOREF && entry.pin == LUA_NOREF) {
     entry.pin = pin;

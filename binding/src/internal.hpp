@@ -31,13 +31,15 @@ void push_host_function(lua_State* L, HostCallback& callback);
 // A C++ object owned by a userdata (host callbacks, async factories, futures). The box
 // gets its metatable (__gc = destroy_box<T>) before the object is constructed in it, so a
 // memory error at any step leaks nothing and __gc never destroys what was never built.
-template <class T> struct Box {
+template <class T>
+struct Box {
   bool constructed;
   alignas(T) unsigned char storage[sizeof(T)];
   T& get() noexcept { return *std::launder(reinterpret_cast<T*>(storage)); }
 };
 
-template <class T> void destroy_box_object(void* memory) noexcept {
+template <class T>
+void destroy_box_object(void* memory) noexcept {
   auto* box = static_cast<Box<T>*>(memory);
   if (box->constructed) {
     box->constructed = false;
@@ -46,7 +48,8 @@ template <class T> void destroy_box_object(void* memory) noexcept {
 }
 
 // __gc of a box.
-template <class T> int destroy_box(lua_State* L) {
+template <class T>
+int destroy_box(lua_State* L) {
   FinalizerScope scope(StateCore::of(L));
   void* box = lua_touserdata(L, 1);
   StateCore::of(L)->untrack_object(box);
@@ -55,13 +58,15 @@ template <class T> int destroy_box(lua_State* L) {
 }
 
 // Marks a box's object as built: tracked until destroyed (see StateCore::track_object).
-template <class T> void box_constructed(lua_State* L, Box<T>* box) noexcept {
+template <class T>
+void box_constructed(lua_State* L, Box<T>* box) noexcept {
   box->constructed = true;
   StateCore::of(L)->track_object(box, &destroy_box_object<T>);
 }
 
 // Pushes an empty box with the metatable registered at `key`; may raise (allocation).
-template <class T> Box<T>* push_box(lua_State* L, const void* key) {
+template <class T>
+Box<T>* push_box(lua_State* L, const void* key) {
   auto* box = static_cast<Box<T>*>(lua_newuserdatauv(L, sizeof(Box<T>), 0));
   box->constructed = false;
   lua_rawgetp(L, LUA_REGISTRYINDEX, key);
@@ -70,7 +75,8 @@ template <class T> Box<T>* push_box(lua_State* L, const void* key) {
 }
 
 // Pushes a box holding `value`, moved in once the box is complete.
-template <class T> Box<T>* push_boxed(lua_State* L, const void* key, T& value) {
+template <class T>
+Box<T>* push_boxed(lua_State* L, const void* key, T& value) {
   Box<T>* box = push_box<T>(L, key);
   new (box->storage) T(std::move(value));
   box_constructed(L, box);

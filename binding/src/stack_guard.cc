@@ -25,8 +25,8 @@ void report_stack_imbalance(const char* where, int expected_top, int actual_top)
   char report[256];
   const int difference = actual_top - expected_top;
   const int count = difference > 0 ? difference : -difference;
-  std::snprintf(report, sizeof report, "stack imbalance in %s: %d value%s %s", where, count,
-                count == 1 ? "" : "s", difference > 0 ? "leaked" : "too many popped");
+  std::snprintf(report, sizeof report, "stack imbalance in %s: %d value%s %s", where, count, count == 1 ? "" : "s",
+                difference > 0 ? "leaked" : "too many popped");
   imbalance_handler.load()(report);
 }
 

@@ -170,9 +170,7 @@ void StateCore::check_thread(const char* where) const {
   std::abort();
 }
 
-bool StateCore::must_defer_release() const noexcept {
-  return closing_.load() || finalizer_depth > 0;
-}
+bool StateCore::must_defer_release() const noexcept { return closing_.load() || finalizer_depth > 0; }
 
 int StateCore::take_reference(lua_State* L) {
   const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -261,8 +259,7 @@ void StateCore::drain_deferred_releases() noexcept {
   for (std::size_t i = 0; i < pending.size(); ++i) {
     if (!unref_now(L, pending[i])) {
       std::lock_guard<std::mutex> guard(deferred_mutex_);
-      deferred_releases_.insert(deferred_releases_.end(), pending.begin() + static_cast<long>(i),
-                                pending.end());
+      deferred_releases_.insert(deferred_releases_.end(), pending.begin() + static_cast<long>(i), pending.end());
       has_deferred_.store(true);
       return;
     }
@@ -425,7 +422,10 @@ void raw_from_stack(StateCore& core, lua_State* L, int idx, RawValue& out) {
   switch (type) {
     case LUA_TNONE:
     case LUA_TNIL: out.type = LUA_TNIL; return;
-    case LUA_TBOOLEAN: out.type = type; out.boolean = lua_toboolean(L, idx) != 0; return;
+    case LUA_TBOOLEAN:
+      out.type = type;
+      out.boolean = lua_toboolean(L, idx) != 0;
+      return;
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx)) {
         out.type = kRawInteger;
@@ -435,7 +435,10 @@ void raw_from_stack(StateCore& core, lua_State* L, int idx, RawValue& out) {
         out.number = lua_tonumber(L, idx);
       }
       return;
-    case LUA_TLIGHTUSERDATA: out.type = type; out.pointer = lua_touserdata(L, idx); return;
+    case LUA_TLIGHTUSERDATA:
+      out.type = type;
+      out.pointer = lua_touserdata(L, idx);
+      return;
     default:
       // A copy for luaL_ref, and luaL_ref's own slot: a call's results may fill the stack
       // to its last guaranteed slot (a Lua function returning 20 or more values).
@@ -465,9 +468,11 @@ Value value_from_raw(const std::shared_ptr<StateCore>& core, const RawValue& raw
 void release_raws(StateCore& core, const RawValue* raws, std::size_t count) noexcept {
   for (std::size_t i = 0; i < count; ++i) {
     switch (raws[i].type) {
-      case LUA_TSTRING: case LUA_TTABLE: case LUA_TFUNCTION: case LUA_TTHREAD: case LUA_TUSERDATA:
-        core.release_reference(raws[i].ref);
-        break;
+      case LUA_TSTRING:
+      case LUA_TTABLE:
+      case LUA_TFUNCTION:
+      case LUA_TTHREAD:
+      case LUA_TUSERDATA: core.release_reference(raws[i].ref); break;
       default: break;
     }
   }
@@ -546,8 +551,7 @@ int error_box_tostring(lua_State* L) {
   return 1;
 }
 
-void new_metatable(lua_State* L, const void* key, const char* name, lua_CFunction gc,
-                   lua_CFunction tostring) {
+void new_metatable(lua_State* L, const void* key, const char* name, lua_CFunction gc, lua_CFunction tostring) {
   lua_createtable(L, 0, 4);
   lua_pushcfunction(L, gc);
   lua_setfield(L, -2, "__gc");
@@ -624,8 +628,8 @@ void set_raising(StateCore* core, const std::exception_ptr& exception) noexcept 
       std::rethrow_exception(exception);
     } catch (const Error& error) {
       auto cause = std::make_shared<const Error>(error);
-      core->raising = std::make_shared<const Error>(ErrorKind::Callback, error.message(),
-                                                   std::string(), std::move(cause));
+      core->raising =
+          std::make_shared<const Error>(ErrorKind::Callback, error.message(), std::string(), std::move(cause));
     } catch (const std::exception& error) {
       core->raising = std::make_shared<const Error>(ErrorKind::Callback, error.what());
     } catch (...) {
@@ -663,13 +667,22 @@ void push_host_function(lua_State* L, HostCallback& callback) {
 namespace {
 
 void open_libraries(lua_State* L, unsigned libraries) {
-  struct Library { unsigned flag; const char* name; lua_CFunction open; };
+  struct Library {
+    unsigned flag;
+    const char* name;
+    lua_CFunction open;
+  };
   static const Library all[] = {
-      {library::Base, LUA_GNAME, luaopen_base},       {library::Coroutine, LUA_COLIBNAME, luaopen_coroutine},
-      {library::Table, LUA_TABLIBNAME, luaopen_table}, {library::String, LUA_STRLIBNAME, luaopen_string},
-      {library::Math, LUA_MATHLIBNAME, luaopen_math},  {library::Utf8, LUA_UTF8LIBNAME, luaopen_utf8},
-      {library::Io, LUA_IOLIBNAME, luaopen_io},        {library::Os, LUA_OSLIBNAME, luaopen_os},
-      {library::Package, LUA_LOADLIBNAME, luaopen_package}, {library::Debug, LUA_DBLIBNAME, luaopen_debug},
+      {library::Base, LUA_GNAME, luaopen_base},
+      {library::Coroutine, LUA_COLIBNAME, luaopen_coroutine},
+      {library::Table, LUA_TABLIBNAME, luaopen_table},
+      {library::String, LUA_STRLIBNAME, luaopen_string},
+      {library::Math, LUA_MATHLIBNAME, luaopen_math},
+      {library::Utf8, LUA_UTF8LIBNAME, luaopen_utf8},
+      {library::Io, LUA_IOLIBNAME, luaopen_io},
+      {library::Os, LUA_OSLIBNAME, luaopen_os},
+      {library::Package, LUA_LOADLIBNAME, luaopen_package},
+      {library::Debug, LUA_DBLIBNAME, luaopen_debug},
   };
   for (const Library& lib : all) {
     if ((libraries & lib.flag) == 0) continue;

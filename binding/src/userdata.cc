@@ -192,7 +192,8 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
 }
 
 UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const void* key) {
-  if (ref == LUA_NOREF || core.closed()) throw Error(ErrorKind::StateClosed, "userdata used after its state was closed");
+  if (ref == LUA_NOREF || core.closed())
+    throw Error(ErrorKind::StateClosed, "userdata used after its state was closed");
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   auto* header = static_cast<UserDataHeader*>(lua_touserdata(L, -1));
   bool ours = false;

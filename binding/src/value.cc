@@ -120,8 +120,10 @@ const char* type_name(Type type) noexcept {
 const Reference* Value::reference() const noexcept {
   return std::visit(
       [](const auto& v) -> const Reference* {
-        if constexpr (std::is_base_of_v<Reference, std::decay_t<decltype(v)>>) return &v;
-        else return nullptr;
+        if constexpr (std::is_base_of_v<Reference, std::decay_t<decltype(v)>>)
+          return &v;
+        else
+          return nullptr;
       },
       v_);
 }

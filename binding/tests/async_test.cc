@@ -115,7 +115,8 @@ TEST(Async, DroppingAnUnfinishedCallReleasesEverything) {
   }));
   const long long with_function = state.live_references();
   {
-    AsyncCall call = state.async_call(state.load("local t <close> = setmetatable({}, {__close = function() closed = true end}) return hold()"));
+    AsyncCall call = state.async_call(
+        state.load("local t <close> = setmetatable({}, {__close = function() closed = true end}) return hold()"));
     EXPECT_FALSE(call.poll().has_value());
     EXPECT_EQ(Tracked::live, 1);
   }

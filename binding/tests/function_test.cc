@@ -172,7 +172,8 @@ TEST(Functions, StoredFunctionsCanBeCalledLater) {
 
 TEST(Functions, HostFunctionCallingBackIntoLua) {
   State state;
-  state.globals().set("twice", state.create_function([](Function f, int x) { return f.call_as<int>(f.call_as<int>(x)); }));
+  state.globals().set("twice",
+                      state.create_function([](Function f, int x) { return f.call_as<int>(f.call_as<int>(x)); }));
   EXPECT_EQ(state.load("return twice(function(v) return v * 3 end, 2)").call_as<int>(), 18);
 }
 

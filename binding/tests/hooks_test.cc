@@ -68,10 +68,11 @@ int SweepHookErrors(const std::function<void(State&)>& setup, const std::functio
 }
 
 TEST(Hooks, Mlua477HookErrorDuringMetatableCreation) {
-  const int errors = SweepHookErrors([](State&) {}, [](State& state) {
-    state.register_type<Tracked>("Tracked", &DescribeTracked);
-    state.globals().set("kept", state.create_userdata<Tracked>(1));
-  });
+  const int errors = SweepHookErrors([](State&) {},
+                                     [](State& state) {
+                                       state.register_type<Tracked>("Tracked", &DescribeTracked);
+                                       state.globals().set("kept", state.create_userdata<Tracked>(1));
+                                     });
   EXPECT_GT(errors, 3);
 }
 
@@ -92,9 +93,10 @@ TEST(Hooks, Mlua477HookErrorWhileStoringAUserdataIntoATable) {
 TEST(Hooks, Mlua477HookErrorDuringHostFunctionConversions) {
   const int errors = SweepHookErrors(
       [](State& state) {
-        state.globals().set("convert", state.create_function([](int a, std::string b, Table c, std::optional<double> d) {
-          return std::make_tuple(a, b + "!", c, d.value_or(0.5));
-        }));
+        state.globals().set("convert",
+                            state.create_function([](int a, std::string b, Table c, std::optional<double> d) {
+                              return std::make_tuple(a, b + "!", c, d.value_or(0.5));
+                            }));
       },
       [](State& state) {
         MultiValue r = state.exec("return convert(1, 'two', {3}, 4.0)");
@@ -242,7 +244,8 @@ TEST(Hooks, ThreadHookHoldsItsCoroutineUntilRemovedAndTheMainThreadNever) {
   const long long baseline = state.live_references();
   {
     Thread co = state.create_thread(state.load("coroutine.yield() return 1"));
-    co.set_hook(HookTriggers{true, false, false, 0}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    co.set_hook(HookTriggers{true, false, false, 0},
+                [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
     EXPECT_EQ(state.live_references(), baseline + 2);  // the handle and the hook's own
     co.remove_hook();
     EXPECT_EQ(state.live_references(), baseline + 1);
@@ -250,7 +253,8 @@ TEST(Hooks, ThreadHookHoldsItsCoroutineUntilRemovedAndTheMainThreadNever) {
   {
     MultiValue running = state.load("return coroutine.running()").call_values({});
     Thread main = *running.at(0).get_if<Thread>();
-    main.set_hook(HookTriggers{true, false, false, 0}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    main.set_hook(HookTriggers{true, false, false, 0},
+                  [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
     EXPECT_EQ(state.live_references(), baseline + 2);  // the two handles only
     main.remove_hook();
   }

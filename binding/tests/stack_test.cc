@@ -87,7 +87,7 @@ TEST(StackBalance, MainThreadIsEmptyAtRestAfterEveryKindOfCall) {
 
 TEST(StackBalance, HundredThousandCallsLeaveNothingBehind) {
   State state;
-  auto f = state.load("local a, b = ... return a")  ;
+  auto f = state.load("local a, b = ... return a");
   auto host = state.create_function([](lua_Integer x) { return x + 1; });
   auto t = state.create_table();
   for (int i = 0; i < 100000; ++i) {

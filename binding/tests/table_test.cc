@@ -27,7 +27,8 @@ TEST(Tables, LengthWithAndWithoutLenMetamethod) {
 
 TEST(Tables, ErrorInMetamethodIsACleanError) {
   State state;
-  Table t = state.exec("return setmetatable({}, {__newindex = function() error('read only') end})")[0].get_if<Table>()[0];
+  Table t =
+      state.exec("return setmetatable({}, {__newindex = function() error('read only') end})")[0].get_if<Table>()[0];
   EXPECT_THROW(t.set("x", 1), Error);
   t.raw_set("x", 1);
   EXPECT_EQ(t.get<int>("x"), 1);

@@ -25,9 +25,8 @@ TEST(ThreadSafeState, EightThreadsCallCopyDropAndBorrow) {
   Tracked::reset();
   {
     State state(ThreadSafe());
-    state.register_type<Tracked>("Tracked", [](UserDataBuilder<Tracked>& t) {
-      t.method("bump", [](Tracked& self) { return ++self.value; });
-    });
+    state.register_type<Tracked>(
+        "Tracked", [](UserDataBuilder<Tracked>& t) { t.method("bump", [](Tracked& self) { return ++self.value; }); });
     state.globals().set("shared", state.create_userdata<Tracked>(0));
     Function work = state.load("local x = ... local t = {x, tostring(x)} return #t + x");
     AnyUserData shared = state.globals().get<AnyUserData>("shared");
@@ -41,7 +40,10 @@ TEST(ThreadSafeState, EightThreadsCallCopyDropAndBorrow) {
             Function copy = work;                // copy and drop a handle
             Table table = state.create_table();  // create and drop
             table.set("i", i);
-            { auto borrowed = shared.borrow<Tracked>(); (void)borrowed->value; }
+            {
+              auto borrowed = shared.borrow<Tracked>();
+              (void)borrowed->value;
+            }
             if (i % 50 == 0) state.exec("shared:bump()");
             if (i % 100 == t) state.gc_step(1);
           } catch (const Error& e) {

@@ -299,7 +299,8 @@ class Arguments(unittest.TestCase):
             del os.environ["LUAHAMMER_CANARY"]
 
     def test_bad_arguments_are_one_clear_error(self):
-        for argv in (["--minutes", "0"], ["--minutes", "x"], ["--jobs", "-1"], ["--bogus"]):
+        for argv in (["--minutes", "0"], ["--minutes", "x"], ["--jobs", "-1"], ["--bogus"], ["--jobs", "100000"],
+                     ["--minutes", "99999999999"]):
             with self.assertRaises(nightly.Fatal):
                 nightly.parse(argv)
 

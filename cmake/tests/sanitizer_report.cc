@@ -61,17 +61,20 @@ std::set<std::string> SanitizersInThisBinary() {
 
 TEST(SanitizerSelfReport, PresetRunsUnderTheSanitizersItsNameSays) {
   const std::map<std::string, std::set<std::string>> expected_by_preset = {
-      {"asan", {"address", "undefined"}},         {"gcc-asan", {"address", "undefined"}},
-      {"fuzz", {"address", "undefined"}},         {"tsan", {"thread"}},
-      {"coverage", {}},                           {"canary-fuzz", {"address", "undefined"}},
-      {"canary-tsan", {"thread"}},                {"asan-lua-cxx", {"address", "undefined"}},
+      {"asan", {"address", "undefined"}},
+      {"gcc-asan", {"address", "undefined"}},
+      {"fuzz", {"address", "undefined"}},
+      {"tsan", {"thread"}},
+      {"coverage", {}},
+      {"canary-fuzz", {"address", "undefined"}},
+      {"canary-tsan", {"thread"}},
+      {"asan-lua-cxx", {"address", "undefined"}},
       {"asan-lua544", {"address", "undefined"}},
   };
   const std::string preset = LUAHAMMER_PRESET_NAME;
   std::string running;
   for (const auto& name : SanitizersInThisBinary()) running += name + " ";
-  std::printf("preset '%s' runs under: %s\n", preset.c_str(),
-              running.empty() ? "(no sanitizer)" : running.c_str());
+  std::printf("preset '%s' runs under: %s\n", preset.c_str(), running.empty() ? "(no sanitizer)" : running.c_str());
   if (preset.empty()) GTEST_SKIP() << "not configured from a preset";
   auto it = expected_by_preset.find(preset);
   ASSERT_NE(it, expected_by_preset.end()) << "unknown preset " << preset;

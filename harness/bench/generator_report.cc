@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const luahammer::GeneratorStats stats = luahammer::measure_generated_programs(count, seed, 64 * 1024 * 1024, 200);
-  std::printf("generator: %ld programs (seed %llu): %.2f%% compile, %.2f%% of those raise a runtime error, %ld run past their bound\n",
-              count, seed, stats.compile_percent(), stats.runtime_error_percent(), stats.past_bound);
+  std::printf(
+      "generator: %ld programs (seed %llu): %.2f%% compile, %.2f%% of those raise a runtime error, %ld run past their "
+      "bound\n",
+      count, seed, stats.compile_percent(), stats.runtime_error_percent(), stats.past_bound);
   return stats.compiled * 100 >= count * 99 && stats.past_bound == 0 ? 0 : 1;
 }

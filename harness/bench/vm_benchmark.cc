@@ -26,7 +26,8 @@ void RandomPrograms(benchmark::State& state) {
     const luahammer::OpProgram program = luahammer::OpProgram::decode(bytes.data(), bytes.size());
     ops += luahammer::run_program(program).ops;
   }
-  state.counters["programs/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["programs/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["ops/s"] = benchmark::Counter(static_cast<double>(ops), benchmark::Counter::kIsRate);
 }
 BENCHMARK(RandomPrograms)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);

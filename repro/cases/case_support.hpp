@@ -11,8 +11,7 @@ namespace luahammer::cases {
 
 class CheckedState {
  public:
-  explicit CheckedState(bool thread_safe = false)
-      : vm_(make_vm_state(thread_safe, 32 * 1024 * 1024, 2000000)) {
+  explicit CheckedState(bool thread_safe = false) : vm_(make_vm_state(thread_safe, 32 * 1024 * 1024, 2000000)) {
     install_terminate_handler();
   }
   cxxlua::State& state() { return *vm_.state; }

@@ -19,7 +19,8 @@ void usage(const Driver& driver) {
 }
 
 // The whole text must be a number in [min, max]: no wrap-around, no trailing bytes.
-template <class T> bool parse_value(const char* text, T& out, double min, double max) {
+template <class T>
+bool parse_value(const char* text, T& out, double min, double max) {
   char* end = nullptr;
   errno = 0;
   double value = 0;
@@ -72,9 +73,9 @@ bool parse_driver_flags(const Driver& driver, int argc, char** argv, DriverOptio
     }
     bool known = false;
     bool ok = false;
-#define DRIVER_FLAG(flag, type, default_value, min, max, help)                                       \
-  if (name == #flag) {                                                                               \
-    known = true;                                                                                    \
+#define DRIVER_FLAG(flag, type, default_value, min, max, help)                                         \
+  if (name == #flag) {                                                                                 \
+    known = true;                                                                                      \
     ok = parse_value(value.c_str(), options.flag, static_cast<double>(min), static_cast<double>(max)); \
   }
 #include "repro/drivers/driver_flags.def"

@@ -41,8 +41,6 @@ void run_workers(const DriverOptions& options, DriverProgress& progress,
   for (auto& thread : threads) thread.join();
 }
 
-
-
 }  // namespace
 
 Driver parallel_hooked_states() {
@@ -114,7 +112,8 @@ Driver shared_state() {
             std::vector<std::thread> droppers;
             for (int w = 0; w < options.threads; ++w) {
               droppers.emplace_back([&, w] {
-                for (std::size_t i = static_cast<std::size_t>(w); i < handles.size(); i += static_cast<std::size_t>(options.threads)) {
+                for (std::size_t i = static_cast<std::size_t>(w); i < handles.size();
+                     i += static_cast<std::size_t>(options.threads)) {
                   handles[i] = Function();
                 }
               });
@@ -188,7 +187,7 @@ Driver retry_finalization() {
               for (std::uint64_t i = 0; progress.keep_going(options, i); ++i) {
                 VmState vm = make_vm_state(false, kMemoryCap, kInstructionBudget);
                 {
-                Function script = vm.state->load(R"(
+                  Function script = vm.state->load(R"(
                   setmetatable({}, {__gc = function()
                     local made = host.make(1)
                     local co = coroutine.create(function() end)
@@ -201,19 +200,20 @@ Driver retry_finalization() {
                   end)
                   coroutine.resume(co)
                   return nil  -- the host's conversion of this nil fails, as in the original report
-                )", "=script");
-                for (int attempt = 0; attempt < 20; ++attempt) {
-                  progress.watchdog->progress(id, "retrying the script");
-                  try {
-                    cxxlua::Thread fresh = vm.state->create_thread(script);
-                    MultiValue results = fresh.resume();
-                    (void)cxxlua::from_value<lua_Integer>(results.empty() ? cxxlua::Value() : results[0]);
-                  } catch (const Error&) {
-                    progress.clean_errors.fetch_add(1);
+                )",
+                                                   "=script");
+                  for (int attempt = 0; attempt < 20; ++attempt) {
+                    progress.watchdog->progress(id, "retrying the script");
+                    try {
+                      cxxlua::Thread fresh = vm.state->create_thread(script);
+                      MultiValue results = fresh.resume();
+                      (void)cxxlua::from_value<lua_Integer>(results.empty() ? cxxlua::Value() : results[0]);
+                    } catch (const Error&) {
+                      progress.clean_errors.fetch_add(1);
+                    }
+                    (void)vm.state->gc_step(static_cast<int>(rng() % 64));
+                    progress.operations.fetch_add(1);
                   }
-                  (void)vm.state->gc_step(static_cast<int>(rng() % 64));
-                  progress.operations.fetch_add(1);
-                }
                 }
                 check_and_close(vm, "the retry loop");
                 progress.iterations.fetch_add(1);
@@ -232,19 +232,21 @@ Driver async_pending() {
               for (std::uint64_t i = 0; progress.keep_going(options, i); ++i) {
                 VmState vm = make_vm_state(false, kMemoryCap, kInstructionBudget);
                 const auto seed = rng();
-                vm.state->globals().set("slow", vm.state->create_async_function([&pool, seed](lua_Integer x) -> cxxlua::AsyncPoll {
-                  auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
-                  pool.submit([completion, x, seed] {
-                    std::this_thread::sleep_for(std::chrono::microseconds((seed ^ static_cast<std::uint64_t>(x)) % 300));
-                    completion->complete(x + 1);
-                  });
-                  return [completion](StateHandle&, const cxxlua::Waker& waker) -> std::optional<MultiValue> {
-                    if (auto v = completion->poll(waker)) return MultiValue{cxxlua::Value(*v)};
-                    return std::nullopt;
-                  };
-                }));
+                vm.state->globals().set(
+                    "slow", vm.state->create_async_function([&pool, seed](lua_Integer x) -> cxxlua::AsyncPoll {
+                      auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
+                      pool.submit([completion, x, seed] {
+                        std::this_thread::sleep_for(
+                            std::chrono::microseconds((seed ^ static_cast<std::uint64_t>(x)) % 300));
+                        completion->complete(x + 1);
+                      });
+                      return [completion](StateHandle&, const cxxlua::Waker& waker) -> std::optional<MultiValue> {
+                        if (auto v = completion->poll(waker)) return MultiValue{cxxlua::Value(*v)};
+                        return std::nullopt;
+                      };
+                    }));
                 {
-                Function body = vm.state->load(R"(
+                  Function body = vm.state->load(R"(
                   local total = 0
                   for i = 1, 4 do
                     local co = coroutine.create(function(x) return slow(x) end)
@@ -255,24 +257,25 @@ Driver async_pending() {
                     total = total + w()
                   end
                   return total
-                )", "=body");
-                cxxlua::Executor executor(std::chrono::milliseconds(options.watchdog_ms / 2));
-                progress.watchdog->progress(id, "driving an async call");
-                try {
-                  cxxlua::AsyncCall call = vm.state->async_call(body);
-                  if (rng() % 4 == 0) {
-                    (void)call.poll();  // cancelled: dropped unfinished
-                  } else {
-                    const lua_Integer total = cxxlua::from_value<lua_Integer>(executor.block_on(call)[0]);
-                    if (total != 28) violation("liveness", "async results lost: total " + std::to_string(total));
+                )",
+                                                 "=body");
+                  cxxlua::Executor executor(std::chrono::milliseconds(options.watchdog_ms / 2));
+                  progress.watchdog->progress(id, "driving an async call");
+                  try {
+                    cxxlua::AsyncCall call = vm.state->async_call(body);
+                    if (rng() % 4 == 0) {
+                      (void)call.poll();  // cancelled: dropped unfinished
+                    } else {
+                      const lua_Integer total = cxxlua::from_value<lua_Integer>(executor.block_on(call)[0]);
+                      if (total != 28) violation("liveness", "async results lost: total " + std::to_string(total));
+                    }
+                  } catch (const Error& e) {
+                    if (std::string(e.what()).find("stalled") != std::string::npos) {
+                      violation("liveness", std::string("a woken async call was not polled in time: ") + e.what());
+                    }
+                    progress.clean_errors.fetch_add(1);
                   }
-                } catch (const Error& e) {
-                  if (std::string(e.what()).find("stalled") != std::string::npos) {
-                    violation("liveness", std::string("a woken async call was not polled in time: ") + e.what());
-                  }
-                  progress.clean_errors.fetch_add(1);
-                }
-                progress.operations.fetch_add(8);
+                  progress.operations.fetch_add(8);
                 }
                 check_and_close(vm, "the async calls");
                 progress.iterations.fetch_add(1);

@@ -49,9 +49,9 @@ TEST(ReproDrivers, BadArgumentsGiveUsageAndExitTwo) {
 // once became 1, 100,000 threads or a watchdog of 0 ms gave false findings.
 TEST(ReproDrivers, OutOfRangeValuesAreRefused) {
   char name[] = "driver";
-  for (const char* text : {"--threads=4294967297", "--threads=100000", "--threads=0", "--watchdog_ms=0",
-                           "--iterations=-1", "--seconds=nan", "--seconds=1e9", "--seed=99999999999999999999",
-                           "--threads=2x"}) {
+  for (const char* text :
+       {"--threads=4294967297", "--threads=100000", "--threads=0", "--watchdog_ms=0", "--iterations=-1",
+        "--seconds=nan", "--seconds=1e9", "--seed=99999999999999999999", "--threads=2x"}) {
     DriverOptions options;
     int exit_code = -1;
     std::string arg = text;

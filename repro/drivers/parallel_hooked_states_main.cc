@@ -1,3 +1,5 @@
 #include "repro/drivers/drivers.hpp"
 
-int main(int argc, char** argv) { return luahammer::repro::driver_main(luahammer::repro::parallel_hooked_states(), argc, argv); }
+int main(int argc, char** argv) {
+  return luahammer::repro::driver_main(luahammer::repro::parallel_hooked_states(), argc, argv);
+}

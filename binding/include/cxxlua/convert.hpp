@@ -25,11 +25,16 @@
 
 namespace cxxlua {
 
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class T> struct is_tuple : std::false_type {};
-template <class... T> struct is_tuple<std::tuple<T...>> : std::true_type {};
-template <class T> inline constexpr bool dependent_false = false;
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... T>
+struct is_tuple<std::tuple<T...>> : std::true_type {};
+template <class T>
+inline constexpr bool dependent_false = false;
 
 // Types converted by value; anything else is treated as a userdata type.
 template <class T>
@@ -89,23 +94,34 @@ void push_native(lua_State* L, const StateCore& core, const T& value) {
 
 namespace detail {
 std::string number_to_string(const Value& value);
-[[noreturn]] void throw_conversion(const Value& value, const char* expected, int argument,
-                                  const char* function);
+[[noreturn]] void throw_conversion(const Value& value, const char* expected, int argument, const char* function);
 }  // namespace detail
 
-template <class T> const char* lua_type_expected() {
+template <class T>
+const char* lua_type_expected() {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, bool>) return "boolean";
-  else if constexpr (std::is_integral_v<D>) return "integer";
-  else if constexpr (std::is_floating_point_v<D>) return "number";
-  else if constexpr (std::is_same_v<D, std::string> || std::is_same_v<D, std::string_view>) return "string";
-  else if constexpr (std::is_same_v<D, String>) return "string";
-  else if constexpr (std::is_same_v<D, Table>) return "table";
-  else if constexpr (std::is_same_v<D, Function>) return "function";
-  else if constexpr (std::is_same_v<D, Thread>) return "thread";
-  else if constexpr (std::is_same_v<D, AnyUserData>) return "userdata";
-  else if constexpr (std::is_same_v<D, LightUserData>) return "light userdata";
-  else return "value";
+  if constexpr (std::is_same_v<D, bool>)
+    return "boolean";
+  else if constexpr (std::is_integral_v<D>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<D>)
+    return "number";
+  else if constexpr (std::is_same_v<D, std::string> || std::is_same_v<D, std::string_view>)
+    return "string";
+  else if constexpr (std::is_same_v<D, String>)
+    return "string";
+  else if constexpr (std::is_same_v<D, Table>)
+    return "table";
+  else if constexpr (std::is_same_v<D, Function>)
+    return "function";
+  else if constexpr (std::is_same_v<D, Thread>)
+    return "thread";
+  else if constexpr (std::is_same_v<D, AnyUserData>)
+    return "userdata";
+  else if constexpr (std::is_same_v<D, LightUserData>)
+    return "light userdata";
+  else
+    return "value";
 }
 
 template <class T>
@@ -156,34 +172,42 @@ T from_value(const Value& value, int argument = 0, const char* function = nullpt
 // ---------------------------------------------------------------------------------------
 // Callables -> host functions
 
-template <class F> struct callable_traits : callable_traits<decltype(&F::operator())> {};
-#define CXXLUA_CALLABLE_TRAITS(QUALIFIERS)                                              \
-  template <class R, class C, class... A> struct callable_traits<R (C::*)(A...) QUALIFIERS> { \
-    using result = R;                                                                   \
-    using args = std::tuple<A...>;                                                      \
+template <class F>
+struct callable_traits : callable_traits<decltype(&F::operator())> {};
+#define CXXLUA_CALLABLE_TRAITS(QUALIFIERS)            \
+  template <class R, class C, class... A>             \
+  struct callable_traits<R (C::*)(A...) QUALIFIERS> { \
+    using result = R;                                 \
+    using args = std::tuple<A...>;                    \
   };
 CXXLUA_CALLABLE_TRAITS()
 CXXLUA_CALLABLE_TRAITS(const)
 CXXLUA_CALLABLE_TRAITS(noexcept)
 CXXLUA_CALLABLE_TRAITS(const noexcept)
 #undef CXXLUA_CALLABLE_TRAITS
-template <class R, class... A> struct callable_traits<R (*)(A...)> {
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> {
   using result = R;
   using args = std::tuple<A...>;
 };
-template <class R, class... A> struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
 
 // Member function pointers used as methods: the object comes first.
-template <class M> struct member_traits;
-template <class R, class C, class... A> struct member_traits<R (C::*)(A...)> {
+template <class M>
+struct member_traits;
+template <class R, class C, class... A>
+struct member_traits<R (C::*)(A...)> {
   using result = R;
   using args = std::tuple<C&, A...>;
 };
-template <class R, class C, class... A> struct member_traits<R (C::*)(A...) const> {
+template <class R, class C, class... A>
+struct member_traits<R (C::*)(A...) const> {
   using result = R;
   using args = std::tuple<const C&, A...>;
 };
-template <class R, class C, class... A> struct member_traits<R (C::*)(A...) noexcept> : member_traits<R (C::*)(A...)> {};
+template <class R, class C, class... A>
+struct member_traits<R (C::*)(A...) noexcept> : member_traits<R (C::*)(A...)> {};
 template <class R, class C, class... A>
 struct member_traits<R (C::*)(A...) const noexcept> : member_traits<R (C::*)(A...) const> {};
 
@@ -204,11 +228,14 @@ struct ArgCursor {
   int position() const { return static_cast<int>(next) + 1; }
 };
 
-template <class T> class Borrowed;
-template <class T> class BorrowedMut;
+template <class T>
+class Borrowed;
+template <class T>
+class BorrowedMut;
 
 // Holds one converted argument for the duration of the call.
-template <class A, class = void> struct ArgHolder;
+template <class A, class = void>
+struct ArgHolder;
 
 template <class A>
 struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, StateHandle>>> {
@@ -234,15 +261,16 @@ struct ArgHolder<A, std::enable_if_t<std::is_same_v<std::decay_t<A>, std::string
     text_ = from_value<std::string>(value, cursor.position(), cursor.function);
   }
   auto get() {
-    if constexpr (std::is_same_v<std::decay_t<A>, const char*>) return text_.c_str();
-    else return std::string_view(text_);
+    if constexpr (std::is_same_v<std::decay_t<A>, const char*>)
+      return text_.c_str();
+    else
+      return std::string_view(text_);
   }
   std::string text_;
 };
 
 template <class A>
-struct ArgHolder<A, std::enable_if_t<is_native_v<std::decay_t<A>> &&
-                                     !std::is_same_v<std::decay_t<A>, MultiValue> &&
+struct ArgHolder<A, std::enable_if_t<is_native_v<std::decay_t<A>> && !std::is_same_v<std::decay_t<A>, MultiValue> &&
                                      !std::is_same_v<std::decay_t<A>, std::string_view> &&
                                      !std::is_same_v<std::decay_t<A>, const char*>>> {
   ArgHolder(StateHandle&, const ArgCursor& cursor)
@@ -257,22 +285,24 @@ AnyUserData userdata_argument(const Value& value, int argument, const char* func
 
 // `const T&` / `T&` / `T` of a userdata type: a borrow held for the call.
 template <class A>
-struct ArgHolder<A, std::enable_if_t<!is_native_v<std::decay_t<A>> &&
-                                     !std::is_same_v<std::decay_t<A>, StateHandle>>> {
+struct ArgHolder<A, std::enable_if_t<!is_native_v<std::decay_t<A>> && !std::is_same_v<std::decay_t<A>, StateHandle>>> {
   using T = std::remove_cv_t<std::remove_reference_t<A>>;
   static constexpr bool kMutable = std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
   using Guard = std::conditional_t<kMutable, BorrowedMut<T>, Borrowed<T>>;
   ArgHolder(StateHandle&, const ArgCursor& cursor) : guard_(make(cursor)) {}
   static Guard make(const ArgCursor& cursor) {
     AnyUserData userdata = detail::userdata_argument(cursor.take(), cursor.position(), cursor.function);
-    if constexpr (kMutable) return userdata.template borrow_mut<T>();
-    else return userdata.template borrow<T>();
+    if constexpr (kMutable)
+      return userdata.template borrow_mut<T>();
+    else
+      return userdata.template borrow<T>();
   }
   decltype(auto) get() { return *guard_; }
   Guard guard_;
 };
 
-template <class T> Value to_value(const StateHandle& state, T&& value);
+template <class T>
+Value to_value(const StateHandle& state, T&& value);
 
 // Returned by a host function: yields its values from the calling coroutine; the values
 // the coroutine is resumed with become the host function's results.
@@ -315,8 +345,7 @@ template <class R, class F, class... A, std::size_t... I>
 R call_typed(F& fn, [[maybe_unused]] StateHandle& state, [[maybe_unused]] MultiValue& args,
              [[maybe_unused]] const char* name, std::tuple<A...>*, std::index_sequence<I...>) {
   [[maybe_unused]] constexpr auto positions = argument_positions<A...>();
-  [[maybe_unused]] std::tuple<ArgHolder<A>...> holders{
-      ArgHolder<A>(state, ArgCursor{args, positions[I], name})...};
+  [[maybe_unused]] std::tuple<ArgHolder<A>...> holders{ArgHolder<A>(state, ArgCursor{args, positions[I], name})...};
   return std::invoke(fn, std::get<I>(holders).get()...);
 }
 
@@ -332,7 +361,8 @@ MultiValue invoke_typed(F& fn, StateHandle& state, MultiValue& args, const char*
 }
 
 // A callable that already has the HostCallback shape (StateHandle&, MultiValue&) -> MultiValue.
-template <class Args> struct is_raw_callback_args : std::false_type {};
+template <class Args>
+struct is_raw_callback_args : std::false_type {};
 template <class A, class B>
 struct is_raw_callback_args<std::tuple<A, B>>
     : std::bool_constant<std::is_same_v<std::decay_t<A>, StateHandle> && std::is_same_v<std::decay_t<B>, MultiValue> &&

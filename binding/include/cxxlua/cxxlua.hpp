@@ -193,7 +193,8 @@ R Function::call_as(const Args&... args) const {
   } else if constexpr (is_tuple<R>::value) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return R{from_value<std::tuple_element_t<I, R>>(I < results.size() ? results[I] : Value())...};
-    }(std::make_index_sequence<std::tuple_size_v<R>>());
+    }
+    (std::make_index_sequence<std::tuple_size_v<R>>());
   } else {
     return from_value<R>(results.empty() ? Value() : results.front());
   }

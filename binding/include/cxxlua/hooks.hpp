@@ -27,11 +27,11 @@ struct HookTriggers {
 
 struct HookEvent {
   HookEventKind kind;
-  lua_State* thread;     // the thread running when the hook fired
-  int current_line;      // -1 when not known
-  const char* source;    // short source ("[C]" for C functions)
-  const char* name;      // function name if known, else null
-  const char* what;      // "Lua", "C", "main"
+  lua_State* thread;   // the thread running when the hook fired
+  int current_line;    // -1 when not known
+  const char* source;  // short source ("[C]" for C functions)
+  const char* name;    // function name if known, else null
+  const char* what;    // "Lua", "C", "main"
 };
 
 class HookAction {

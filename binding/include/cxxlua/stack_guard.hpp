@@ -18,8 +18,7 @@ enum class StackPolicy { Checking, Restoring };
 
 class StackGuard {
  public:
-  StackGuard(lua_State* L, const char* where, StackPolicy policy = StackPolicy::Checking,
-             int delta = 0) noexcept
+  StackGuard(lua_State* L, const char* where, StackPolicy policy = StackPolicy::Checking, int delta = 0) noexcept
       : L_(L), where_(where), policy_(policy), expected_(lua_gettop(L) + delta) {}
   StackGuard(const StackGuard&) = delete;
   StackGuard& operator=(const StackGuard&) = delete;

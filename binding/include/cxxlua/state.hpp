@@ -29,8 +29,16 @@ namespace cxxlua {
 
 namespace library {
 enum : unsigned {
-  Base = 1u << 0, Coroutine = 1u << 1, Table = 1u << 2, String = 1u << 3, Math = 1u << 4,
-  Utf8 = 1u << 5, Io = 1u << 6, Os = 1u << 7, Package = 1u << 8, Debug = 1u << 9,
+  Base = 1u << 0,
+  Coroutine = 1u << 1,
+  Table = 1u << 2,
+  String = 1u << 3,
+  Math = 1u << 4,
+  Utf8 = 1u << 5,
+  Io = 1u << 6,
+  Os = 1u << 7,
+  Package = 1u << 8,
+  Debug = 1u << 9,
   Safe = Base | Coroutine | Table | String | Math | Utf8,
   All = Safe | Io | Os | Package | Debug,
 };
@@ -47,10 +55,10 @@ class ReferenceObserver {
 
 struct StateOptions {
   unsigned libraries = library::Safe;
-  std::size_t memory_limit = 0;          // bytes; 0 = no limit
-  lua_Alloc allocator = nullptr;         // null = realloc/free
+  std::size_t memory_limit = 0;   // bytes; 0 = no limit
+  lua_Alloc allocator = nullptr;  // null = realloc/free
   void* allocator_data = nullptr;
-  bool thread_safe = false;              // serialize every entry on a reentrant lock
+  bool thread_safe = false;  // serialize every entry on a reentrant lock
   ReferenceObserver* reference_observer = nullptr;
 };
 
@@ -82,14 +90,12 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   void open(lua_State* L) noexcept;
   void close();
   bool closing() const noexcept { return closing_.load(); }  // lua_close is running
-  static StateCore* of(lua_State* L) noexcept {
-    return *static_cast<StateCore**>(lua_getextraspace(L));
-  }
+  static StateCore* of(lua_State* L) noexcept { return *static_cast<StateCore**>(lua_getextraspace(L)); }
 
   // --- references (the ledger counts registry slots taken and released) -------------
-  int take_reference(lua_State* L);  // pops top; may raise: call inside protect
-  void release_reference(int ref) noexcept;        // safe from anywhere, any time
-  void drain_deferred_releases() noexcept;         // at entry, with the lock held
+  int take_reference(lua_State* L);          // pops top; may raise: call inside protect
+  void release_reference(int ref) noexcept;  // safe from anywhere, any time
+  void drain_deferred_releases() noexcept;   // at entry, with the lock held
   long long live_references() const noexcept { return live_references_.load(); }
   long long released_references() const noexcept { return released_references_.load(); }
 
@@ -118,13 +124,13 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   bool thread_safe() const noexcept { return thread_safe_; }
   std::recursive_mutex& lock() noexcept { return lock_; }
   void check_thread(const char* where) const;
-  int finalizer_depth = 0;            // > 0 while a __gc of ours runs
-  int active_borrows = 0;             // live Borrowed/BorrowedMut guards
+  int finalizer_depth = 0;               // > 0 while a __gc of ours runs
+  int active_borrows = 0;                // live Borrowed/BorrowedMut guards
   std::shared_ptr<const Error> raising;  // error a host function is about to raise
   lua_State* current_ = nullptr;
-  bool yield_requested = false;       // a host function returned Yield
-  std::string hook_message;           // error a hook is about to raise
-  Waker current_waker;                // the async driver's task being resumed
+  bool yield_requested = false;  // a host function returned Yield
+  std::string hook_message;      // error a hook is about to raise
+  Waker current_waker;           // the async driver's task being resumed
   std::shared_ptr<struct HookTable> hooks;
 
   // A convenience for the destructor path of handles: true where calling into Lua to
@@ -144,14 +150,14 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   ReferenceObserver* observer_;
   std::recursive_mutex lock_;
   std::thread::id owner_;
-  std::atomic<int> entries_{0};       // nesting depth of entries on the owning thread
+  std::atomic<int> entries_{0};  // nesting depth of entries on the owning thread
   std::map<std::uintptr_t, void (*)(void*) noexcept> tracked_objects_;
   std::size_t finalizers_skipped_ = 0;
   std::size_t finalizer_call_failures_ = 0;
-  int warning_piece_ = 0;             // pieces of an "error in __gc" warning seen; -1: other
+  int warning_piece_ = 0;                            // pieces of an "error in __gc" warning seen; -1: other
   std::atomic<std::size_t> refused_allocations_{0};  // growth requests that got no memory
   std::size_t refused_when_last_counted_ = 0;
-  bool sweeping_ = false;             // the allocator destroys a skipped object
+  bool sweeping_ = false;  // the allocator destroys a skipped object
   void destroy_tracked_in(void* block, std::size_t size) noexcept;
   std::mutex deferred_mutex_;
   std::vector<int> deferred_releases_;
@@ -235,20 +241,23 @@ class StateHandle {
   Table create_table(int sequence_size = 0, int record_size = 0) const;
   String create_string(std::string_view bytes) const;
   // mode "t" (text only, the default), "b" or "bt".
-  Function load(std::string_view source, std::string_view chunkname = "=chunk",
-                std::string_view mode = "t") const;
+  Function load(std::string_view source, std::string_view chunkname = "=chunk", std::string_view mode = "t") const;
   // A host function from any C++ callable; see convert.hpp for argument conversion.
-  template <class F> Function create_function(F&& fn) const;
+  template <class F>
+  Function create_function(F&& fn) const;
   Function create_raw_function(HostCallback callback) const;
   // Runs `source` as a chunk, returning its results.
   MultiValue exec(std::string_view source, std::string_view chunkname = "=exec") const;
 
-  template <class T, class Describe> void register_type(std::string name, Describe&& describe) const;
-  template <class T> bool is_registered() const;
-  template <class T, class... Args> AnyUserData create_userdata(Args&&... args) const;
+  template <class T, class Describe>
+  void register_type(std::string name, Describe&& describe) const;
+  template <class T>
+  bool is_registered() const;
+  template <class T, class... Args>
+  AnyUserData create_userdata(Args&&... args) const;
 
   void collect_garbage() const;
-  bool gc_step(int kilobytes) const;   // true when a cycle finished
+  bool gc_step(int kilobytes) const;  // true when a cycle finished
   void set_gc_incremental(int pause = 0, int step_multiplier = 0, int step_size = 0) const;
   void set_gc_generational(int minor_multiplier = 0, int major_multiplier = 0) const;
 
@@ -262,7 +271,8 @@ class StateHandle {
   Thread create_thread(const Function& function) const;
   // fn(args…) returns an AsyncPoll: polled until ready; Pending suspends the calling
   // coroutine until its waker is woken.
-  template <class F> Function create_async_function(F&& fn) const;
+  template <class F>
+  Function create_async_function(F&& fn) const;
   Function create_raw_async_function(AsyncFactory factory) const;
   AsyncCall async_call(const Function& function, MultiValue args = {}) const;
 
@@ -278,7 +288,8 @@ class StateHandle {
   lua_State* raw_state() const noexcept { return core_->main(); }
   // Runs fn(L) inside an entry: the state's lock held, the stack checked on the way out.
   // For tools that must look at raw Lua state (another thread may be using the state).
-  template <class F> auto inspect(F&& fn) const {
+  template <class F>
+  auto inspect(F&& fn) const {
     Entry entry(*core_, "StateHandle::inspect");
     return fn(entry.L());
   }

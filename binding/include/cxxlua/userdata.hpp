@@ -28,19 +28,18 @@ struct UserDataHeader {
   std::int32_t borrows;  // > 0: shared borrows; -1: borrowed mutably
 };
 
-template <class T> struct TypeKey {
+template <class T>
+struct TypeKey {
   static inline const char key = 0;
 };
 
-template <class T> struct UserDataBlock {
-  static_assert(alignof(T) <= alignof(lua_Number) || alignof(T) <= 8,
-                "cxxlua: Lua aligns userdata to 8 bytes; over-aligned types are not supported");
+template <class T>
+struct UserDataBlock {
+  static_assert(alignof(T) <= 8, "cxxlua: Lua aligns userdata to 8 bytes; over-aligned types are not supported");
   UserDataHeader header;
   alignas(T) unsigned char storage[sizeof(T)];
   T* object() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
-  static void destroy(UserDataHeader* header) noexcept {
-    reinterpret_cast<UserDataBlock*>(header)->object()->~T();
-  }
+  static void destroy(UserDataHeader* header) noexcept { reinterpret_cast<UserDataBlock*>(header)->object()->~T(); }
 };
 
 // What a registered type offers to Lua; filled by UserDataBuilder, consumed by registration.
@@ -58,32 +57,38 @@ template <class T>
 class UserDataBuilder {
  public:
   // fn(const T& or T&, args...) -> results; or a member function pointer of T.
-  template <class F> UserDataBuilder& method(std::string name, F fn) {
+  template <class F>
+  UserDataBuilder& method(std::string name, F fn) {
     spec_.methods.emplace_back(std::move(name), wrap_callable(std::move(fn)));
     return *this;
   }
   // getter(const T&) -> value, read as obj.name
-  template <class F> UserDataBuilder& field(std::string name, F getter) {
+  template <class F>
+  UserDataBuilder& field(std::string name, F getter) {
     spec_.getters.emplace_back(std::move(name), wrap_callable(std::move(getter)));
     return *this;
   }
   // setter(T&, value), written as obj.name = value
-  template <class F> UserDataBuilder& field_setter(std::string name, F setter) {
+  template <class F>
+  UserDataBuilder& field_setter(std::string name, F setter) {
     spec_.setters.emplace_back(std::move(name), wrap_callable(std::move(setter)));
     return *this;
   }
   // Any metamethod: __tostring, __eq, __lt, __le, __add, __len, __call, __close, __concat…
-  template <class F> UserDataBuilder& meta(std::string name, F fn) {
+  template <class F>
+  UserDataBuilder& meta(std::string name, F fn) {
     spec_.metamethods.emplace_back(std::move(name), wrap_callable(std::move(fn)));
     return *this;
   }
   // fallback(const T&, Value key) -> Value, for keys that are neither methods nor fields.
-  template <class F> UserDataBuilder& index_fallback(F fn) {
+  template <class F>
+  UserDataBuilder& index_fallback(F fn) {
     spec_.index_fallback = wrap_callable(std::move(fn));
     return *this;
   }
   // fallback(T&, Value key, Value value), for assignments to unknown keys.
-  template <class F> UserDataBuilder& newindex_fallback(F fn) {
+  template <class F>
+  UserDataBuilder& newindex_fallback(F fn) {
     spec_.newindex_fallback = wrap_callable(std::move(fn));
     return *this;
   }
@@ -94,7 +99,8 @@ class UserDataBuilder {
 };
 
 // Describes a type that is registered on first use (create_userdata before register_type).
-template <class T> struct UserDataTraits {
+template <class T>
+struct UserDataTraits {
   static const char* name() { return typeid(T).name(); }
   static void describe(UserDataBuilder<T>&) {}
 };
@@ -121,7 +127,8 @@ template <class T>
 class Borrowed {
  public:
   Borrowed(AnyUserData owner, UserDataHeader* header) noexcept : owner_(std::move(owner)), header_(header) {}
-  Borrowed(Borrowed&& other) noexcept : owner_(std::move(other.owner_)), header_(std::exchange(other.header_, nullptr)) {}
+  Borrowed(Borrowed&& other) noexcept
+      : owner_(std::move(other.owner_)), header_(std::exchange(other.header_, nullptr)) {}
   Borrowed(const Borrowed&) = delete;
   Borrowed& operator=(const Borrowed&) = delete;
   Borrowed& operator=(Borrowed&&) = delete;

@@ -23,8 +23,10 @@ class StateCore;
 class StateHandle;
 class Value;
 using MultiValue = std::vector<Value>;
-template <class T> class Borrowed;
-template <class T> class BorrowedMut;
+template <class T>
+class Borrowed;
+template <class T>
+class BorrowedMut;
 
 class Reference {
  public:
@@ -66,12 +68,17 @@ class String : public Reference {
 class Table : public Reference {
  public:
   using Reference::Reference;
-  template <class K, class V> void set(const K& key, const V& value) const;
-  template <class V = Value, class K> V get(const K& key) const;
-  template <class K, class V> void raw_set(const K& key, const V& value) const;
-  template <class V = Value, class K> V raw_get(const K& key) const;
-  template <class K> bool contains_key(const K& key) const;  // raw, not nil
-  lua_Integer len() const;       // with __len
+  template <class K, class V>
+  void set(const K& key, const V& value) const;
+  template <class V = Value, class K>
+  V get(const K& key) const;
+  template <class K, class V>
+  void raw_set(const K& key, const V& value) const;
+  template <class V = Value, class K>
+  V raw_get(const K& key) const;
+  template <class K>
+  bool contains_key(const K& key) const;  // raw, not nil
+  lua_Integer len() const;                // with __len
   lua_Integer raw_len() const;
   std::optional<Table> metatable() const;
   void set_metatable(const std::optional<Table>& metatable) const;
@@ -79,17 +86,21 @@ class Table : public Reference {
   std::vector<std::pair<Value, Value>> pairs() const;
   // Calls fn(key, value) for each pair; a table modified during iteration gives a clean
   // error, never undefined behaviour.
-  template <class Fn> void for_each(Fn&& fn) const;
-  template <class V> void push_back(const V& value) const;  // t[#t+1] = v (raw)
-  MultiValue sequence_values() const;                       // t[1..#t] (raw)
+  template <class Fn>
+  void for_each(Fn&& fn) const;
+  template <class V>
+  void push_back(const V& value) const;  // t[#t+1] = v (raw)
+  MultiValue sequence_values() const;    // t[1..#t] (raw)
 };
 
 class Function : public Reference {
  public:
   using Reference::Reference;
   // Calls with any number of arguments (C++ values or Values); returns all results.
-  template <class... Args> MultiValue call(const Args&... args) const;
-  template <class R, class... Args> R call_as(const Args&... args) const;
+  template <class... Args>
+  MultiValue call(const Args&... args) const;
+  template <class R, class... Args>
+  R call_as(const Args&... args) const;
   MultiValue call_values(const MultiValue& args) const;
 };
 
@@ -98,7 +109,8 @@ enum class ThreadStatus { Resumable, Running, Normal, Finished, Error };
 class Thread : public Reference {
  public:
   using Reference::Reference;
-  template <class... Args> MultiValue resume(const Args&... args) const;
+  template <class... Args>
+  MultiValue resume(const Args&... args) const;
   MultiValue resume_values(const MultiValue& args) const;
   ThreadStatus status() const;
   // Closes a suspended or dead coroutine (pending to-be-closed variables run).
@@ -108,7 +120,8 @@ class Thread : public Reference {
   // Hooks of this coroutine only. While they are set the hook table holds a reference of
   // its own to the coroutine (its lua_State* is the table's key and must not be reused):
   // the coroutine lives until remove_hook() or the state's close.
-  void set_hook(const struct HookTriggers& triggers, std::function<class HookAction(StateHandle&, const struct HookEvent&)> callback) const;
+  void set_hook(const struct HookTriggers& triggers,
+                std::function<class HookAction(StateHandle&, const struct HookEvent&)> callback) const;
   void remove_hook() const;
   lua_State* raw_thread() const;  // for tests; valid while the handle lives
 };
@@ -116,11 +129,15 @@ class Thread : public Reference {
 class AnyUserData : public Reference {
  public:
   using Reference::Reference;
-  template <class T> bool is() const;
-  template <class T> Borrowed<T> borrow() const;
-  template <class T> BorrowedMut<T> borrow_mut() const;
+  template <class T>
+  bool is() const;
+  template <class T>
+  Borrowed<T> borrow() const;
+  template <class T>
+  BorrowedMut<T> borrow_mut() const;
   // Moves the object out; the userdata is left destructed.
-  template <class T> T take() const;
+  template <class T>
+  T take() const;
   // Runs the destructor now; later use raises Destructed, __gc does nothing.
   void destroy() const;
   bool is_destructed() const;
@@ -152,14 +169,17 @@ class Value {
   Type type() const noexcept { return static_cast<Type>(v_.index()); }
   const char* type_name() const noexcept { return cxxlua::type_name(type()); }
   bool is_nil() const noexcept { return type() == Type::Nil; }
-  template <class T> const T* get_if() const noexcept { return std::get_if<T>(&v_); }
+  template <class T>
+  const T* get_if() const noexcept {
+    return std::get_if<T>(&v_);
+  }
   const Reference* reference() const noexcept;
   // Lua truthiness: everything but nil and false.
   bool truthy() const noexcept;
 
  private:
-  std::variant<std::monostate, bool, lua_Integer, lua_Number, LightUserData, String, Table,
-               Function, Thread, AnyUserData>
+  std::variant<std::monostate, bool, lua_Integer, lua_Number, LightUserData, String, Table, Function, Thread,
+               AnyUserData>
       v_;
 };
 
