@@ -26,6 +26,8 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
+{ mkdir -p "$out" 2>/dev/null && [ -d "$out" ] && [ -w "$out" ]; } ||
+  { echo "canaries.sh: cannot write results to --out $out" >&2; exit 2; }
 [[ "$budget" =~ ^[0-9]+$ && "$budget" -gt 0 ]] || { echo "canaries.sh: --budget must be a positive number of seconds" >&2; exit 2; }
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -gt 0 ]] || { echo "canaries.sh: --runs must be a positive number" >&2; exit 2; }
 

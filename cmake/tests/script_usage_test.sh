@@ -16,5 +16,8 @@ check "needs a value" bash "$root/ci/canaries.sh" --runs
 check "needs a value" bash "$root/ci/canaries.sh" --out
 check "unknown canary '.\*'" bash "$root/ci/canaries.sh" '.*'
 check "unknown canary 'ref_lea.'" bash "$root/ci/canaries.sh" 'ref_lea.'
+touch "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$"
+check "cannot write results" bash "$root/ci/canaries.sh" --out "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$" ref_leak
+rm -f "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$"
 check "preset needs a name" bash "$root/ci/test.sh" --preset
 echo "scripts refuse bad command lines: ok"
