@@ -2,8 +2,10 @@
 # Measures each fuzz target for SECONDS (default 60) under the fuzz preset, one at a
 # time, from its seed corpus into a scratch corpus: exec/s, edge coverage (cov:),
 # corpus size and findings, next to the classic Lua target (baseline_lua_source, started
-# from the lua_source seeds). Prints a Markdown table; --write puts it in
-# docs/performance.md.
+# from the lua_source seeds); then the CPU-seconds (user + system) of exactly 10,000
+# executions from the seeds with -seed=1, which, unlike exec/s, holds on a loaded machine.
+# Prints a Markdown table; --write puts it in docs/performance.md. The fuzzers run with
+# the campaign's sanitizer options (ASAN_OPTIONS as the nightly sets them, unless set).
 # usage: ci/bench-fuzzers.sh [--seconds S] [--write] [targets…]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,9 +13,10 @@ cd "$root" || exit 2
 seconds=60; write=0; targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
+    --seconds) [ $# -ge 2 ] || { echo "bench-fuzzers.sh: --seconds needs a value" >&2; exit 2; }
+               seconds=$2; shift 2 ;;
     --write) write=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench-fuzzers.sh: unknown option '$1'" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -23,7 +26,8 @@ done
 
 cmake --preset fuzz >/dev/null && cmake --build --preset fuzz >/dev/null || { echo "bench-fuzzers.sh: fuzz preset failed to build" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-table="| target | exec/s | cov (edges) | corpus | findings |\n|---|---:|---:|---:|---:|\n"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-$(python3 -c 'import sys; sys.path.insert(0, "ci"); import nightly; print(nightly.FUZZ_ASAN_OPTIONS)')}
+table="| target | exec/s | CPU-s / 10,000 execs | cov (edges) | corpus | findings |\n|---|---:|---:|---:|---:|---:|\n"
 status=0
 for t in "${targets[@]}"; do
   bin=build/fuzz/fuzz/${t}_fuzzer
@@ -47,8 +51,13 @@ for t in "${targets[@]}"; do
   corpus=$(echo "$last" | grep -oE 'corp: [0-9]+' | grep -oE '[0-9]+')
   findings=$(find "$work/$t-artifacts" -type f | wc -l)
   [ "$findings" -eq 0 ] || { status=1; echo "bench-fuzzers.sh: $t: finding: $(grep -m1 -E '^(luahammer|==[0-9]+==ERROR|SUMMARY)' "$work/$t.log")" >&2; }
-  echo "bench: $t: ${rate:-?} exec/s, cov ${cov:-?}, corpus ${corpus:-?}, findings $findings" >&2
-  table+="| $t | ${rate:-?} | ${cov:-?} | ${corpus:-?} | $findings |\n"
+  # CPU time of a fixed amount of work: 10,000 runs from the seeds, same seed.
+  mkdir -p "$work/$t-cpu"
+  /usr/bin/time -f '%U %S' -o "$work/$t.cpu" "$bin" "${flags[@]}" -runs=10000 -seed=1 \
+    -artifact_prefix="$work/$t-artifacts/" "$work/$t-cpu" "$seeds" >"$work/$t.cpu.log" 2>&1
+  cpu=$(awk '{printf "%.1f", $1 + $2}' "$work/$t.cpu")
+  echo "bench: $t: ${rate:-?} exec/s, ${cpu:-?} CPU-s per 10,000 executions, cov ${cov:-?}, corpus ${corpus:-?}, findings $findings" >&2
+  table+="| $t | ${rate:-?} | ${cpu:-?} | ${cov:-?} | ${corpus:-?} | $findings |\n"
 done
 printf "%b" "$table"
 if [ "$write" = 1 ]; then

@@ -11,7 +11,7 @@ packages=(
   g++ cmake ninja-build ccache         # build
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   clang-format clang-tidy shellcheck python3-pyflakes  # ci/lint.sh
-  ca-certificates curl xz-utils git python3 bc
+  ca-certificates curl xz-utils git python3 bc time
 )
 
 missing=()
