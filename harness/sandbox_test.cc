@@ -4,7 +4,9 @@
 // C calls) refuse cleanly; Lua code cannot forge the warnings the oracles count.
 #include <gtest/gtest.h>
 
+#include "harness/oracles.hpp"
 #include "harness/sandbox.hpp"
+#include "harness/vm_host.hpp"
 
 namespace luahammer {
 namespace {
@@ -97,6 +99,30 @@ TEST(Sandbox, CostlyPatternsAndHugeMovesAreRefusedCheapOnesRun) {
   EXPECT_EQ(state.load("return (('  x  '):gsub('^%s*(.-)%s*$', '%1'))").call_as<std::string>(), "x");
   EXPECT_EQ(state.load("return string.find(string.rep('a*', 40), 'a*', 1, true)").call_as<int>(), 1);
   EXPECT_EQ(state.load("return #table.move({1, 2, 3}, 1, 3, 2)").call_as<int>(), 4);
+}
+
+std::string last_oracle;
+void record(const char* oracle, const std::string&) { last_oracle = oracle; }
+
+// The self-check oracle fires for the self-checking snippet's chunk and for nothing else.
+TEST(Sandbox, OnlyTheSelfCheckingSnippetCanFailHostCheck) {
+  VmState vm = make_vm_state(false, 16 * 1024 * 1024, 200000);
+  const ViolationHandler previous = set_violation_handler(&record);
+  last_oracle.clear();
+  (void)vm.state->load("host.check(false, 'x')", kSelfCheckChunk).call();
+  EXPECT_EQ(last_oracle, "semantics");
+  last_oracle.clear();
+  for (const char* forged : {"host.check()", "return pcall(host.check, false)",
+                             "load('host.check(false)', '=self-check')()", "host.check(false)"}) {
+    try {
+      (void)vm.state->load(forged, "=input").call();  // a clean error, or caught by pcall
+    } catch (const cxxlua::Error&) {
+    }
+    EXPECT_EQ(last_oracle, "") << forged;
+  }
+  EXPECT_THROW((void)vm.state->load("host.check(false)", "=input").call(), cxxlua::Error);
+  set_violation_handler(previous);
+  check_and_close(vm, "the test");
 }
 
 }  // namespace
