@@ -36,9 +36,10 @@ int SweepHookErrors(const std::function<void(State&)>& setup, const std::functio
       State state;
       setup(state);
       const long long baseline = state.live_references();
-      state.set_hook(HookTriggers{true, true, false, 1}, [&](StateHandle&, const HookEvent&) {
-        return ++events == n ? HookAction::error("cancelled by hook") : HookAction::resume();
-      });
+      state.set_hook(HookTriggers{.on_calls = true, .on_returns = true, .every_nth_instruction = 1},
+                     [&](StateHandle&, const HookEvent&) {
+                       return ++events == n ? HookAction::error("cancelled by hook") : HookAction::resume();
+                     });
       try {
         operation(state);
         completed = true;
@@ -110,13 +111,13 @@ TEST(Hooks, Mlua477HookErrorDuringHostFunctionConversions) {
 TEST(Hooks, BudgetAndUserHookCoexist) {
   State state;
   long long lines = 0;
-  state.set_hook(HookTriggers{false, false, true, 0}, [&](StateHandle&, const HookEvent& e) {
+  state.set_hook(HookTriggers{.every_line = true}, [&](StateHandle&, const HookEvent& e) {
     EXPECT_EQ(e.kind, HookEventKind::Line);
     ++lines;
     return HookAction::resume();
   });
   long long budget_checks = 0;
-  state.add_hook(HookTriggers{false, false, false, 1000}, [&](StateHandle&, const HookEvent&) {
+  state.add_hook(HookTriggers{.every_nth_instruction = 1000}, [&](StateHandle&, const HookEvent&) {
     return ++budget_checks >= 10 ? HookAction::error("instruction budget exhausted") : HookAction::resume();
   });
   try {
@@ -134,7 +135,7 @@ TEST(Hooks, BudgetAndUserHookCoexist) {
 TEST(Hooks, ExceptionsEscapingAHookBecomeCleanErrors) {
   State state;
   for (int kind = 0; kind < 2; ++kind) {
-    state.set_hook(HookTriggers{true, false, false, 0}, [kind](StateHandle&, const HookEvent&) -> HookAction {
+    state.set_hook(HookTriggers{.on_calls = true}, [kind](StateHandle&, const HookEvent&) -> HookAction {
       if (kind == 0) throw std::runtime_error("out of patience");
       throw 7;
     });
@@ -155,9 +156,9 @@ TEST(Hooks, ReplacedAndRemovedFromInsideAHook) {
   State state;
   int first = 0;
   int second = 0;
-  state.set_hook(HookTriggers{true, false, false, 0}, [&](StateHandle& s, const HookEvent&) {
+  state.set_hook(HookTriggers{.on_calls = true}, [&](StateHandle& s, const HookEvent&) {
     ++first;
-    s.set_hook(HookTriggers{true, false, false, 0}, [&](StateHandle& inner, const HookEvent&) {
+    s.set_hook(HookTriggers{.on_calls = true}, [&](StateHandle& inner, const HookEvent&) {
       if (++second == 3) inner.remove_hook();
       return HookAction::resume();
     });
@@ -171,7 +172,7 @@ TEST(Hooks, ReplacedAndRemovedFromInsideAHook) {
 TEST(Hooks, EventsCarryDebugInfo) {
   State state;
   std::vector<int> lines;
-  state.set_hook(HookTriggers{false, false, true, 0}, [&](StateHandle&, const HookEvent& e) {
+  state.set_hook(HookTriggers{.every_line = true}, [&](StateHandle&, const HookEvent& e) {
     lines.push_back(e.current_line);
     EXPECT_STREQ(e.source, "script");
     return HookAction::resume();
@@ -183,7 +184,7 @@ TEST(Hooks, EventsCarryDebugInfo) {
 TEST(Hooks, GlobalHookAppliesToNewCoroutinesPerCoroutineHooksToOneOnly) {
   State state;
   int global_calls = 0;
-  state.set_hook(HookTriggers{true, false, false, 0}, [&](StateHandle&, const HookEvent&) {
+  state.set_hook(HookTriggers{.on_calls = true}, [&](StateHandle&, const HookEvent&) {
     ++global_calls;
     return HookAction::resume();
   });
@@ -195,7 +196,7 @@ TEST(Hooks, GlobalHookAppliesToNewCoroutinesPerCoroutineHooksToOneOnly) {
   int own = 0;
   Thread a = state.create_thread(state.load("local function f() end f() f()"));
   Thread b = state.create_thread(state.load("local function f() end f() f()"));
-  a.set_hook(HookTriggers{true, false, false, 0}, [&](StateHandle&, const HookEvent&) {
+  a.set_hook(HookTriggers{.on_calls = true}, [&](StateHandle&, const HookEvent&) {
     ++own;
     return HookAction::resume();
   });
@@ -220,7 +221,8 @@ TEST(Hooks, CountHookYieldKeepsLocalsThroughFullGc) {
     end
     return #parts, parts[200], text
   )"));
-  co.set_hook(HookTriggers{false, false, false, 7}, [](StateHandle&, const HookEvent&) { return HookAction::yield(); });
+  co.set_hook(HookTriggers{.every_nth_instruction = 7},
+              [](StateHandle&, const HookEvent&) { return HookAction::yield(); });
   int yields = 0;
   MultiValue results;
   while (co.status() == ThreadStatus::Resumable) {
@@ -244,8 +246,7 @@ TEST(Hooks, ThreadHookHoldsItsCoroutineUntilRemovedAndTheMainThreadNever) {
   const long long baseline = state.live_references();
   {
     Thread co = state.create_thread(state.load("coroutine.yield() return 1"));
-    co.set_hook(HookTriggers{true, false, false, 0},
-                [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    co.set_hook(HookTriggers{.on_calls = true}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
     EXPECT_EQ(state.live_references(), baseline + 2);  // the handle and the hook's own
     co.remove_hook();
     EXPECT_EQ(state.live_references(), baseline + 1);
@@ -253,8 +254,7 @@ TEST(Hooks, ThreadHookHoldsItsCoroutineUntilRemovedAndTheMainThreadNever) {
   {
     MultiValue running = state.load("return coroutine.running()").call_values({});
     Thread main = *running.at(0).get_if<Thread>();
-    main.set_hook(HookTriggers{true, false, false, 0},
-                  [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+    main.set_hook(HookTriggers{.on_calls = true}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
     EXPECT_EQ(state.live_references(), baseline + 2);  // the two handles only
     main.remove_hook();
   }

@@ -92,7 +92,7 @@ TEST(ThreadSafeState, FinalizerDroppingAReferenceUnderTheLockDoesNotDeadlock) {
 TEST(ThreadSafeState, HookRunsUnderTheLockAcrossThreads) {
   State state(ThreadSafe());
   std::atomic<long long> events{0};
-  state.set_hook(HookTriggers{true, false, false, 0}, [&](StateHandle&, const HookEvent&) {
+  state.set_hook(HookTriggers{.on_calls = true}, [&](StateHandle&, const HookEvent&) {
     events.fetch_add(1);
     return HookAction::resume();
   });

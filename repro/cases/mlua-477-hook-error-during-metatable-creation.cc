@@ -17,9 +17,10 @@ TEST(Mlua477, HookErrorDuringMetatableCreation) {
     CheckedState checked;
     cxxlua::State& state = checked.state();
     long long events = 0;
-    state.set_hook(cxxlua::HookTriggers{true, true, false, 2000}, [&](cxxlua::StateHandle&, const cxxlua::HookEvent&) {
-      return ++events == n ? cxxlua::HookAction::error("cancelled") : cxxlua::HookAction::resume();
-    });
+    state.set_hook(cxxlua::HookTriggers{.on_calls = true, .on_returns = true, .every_nth_instruction = 2000},
+                   [&](cxxlua::StateHandle&, const cxxlua::HookEvent&) {
+                     return ++events == n ? cxxlua::HookAction::error("cancelled") : cxxlua::HookAction::resume();
+                   });
     bool completed = false;
     try {
       register_vm_types(state);

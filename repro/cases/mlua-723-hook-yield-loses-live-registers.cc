@@ -17,7 +17,7 @@ TEST(Mlua723, HookYieldLosesLiveRegisters) {
       for i = 1, 100 do parts[#parts + 1] = text .. i end
       return #parts, parts[100], text
     )"));
-    co.set_hook(cxxlua::HookTriggers{false, false, false, 7},
+    co.set_hook(cxxlua::HookTriggers{.every_nth_instruction = 7},
                 [](cxxlua::StateHandle&, const cxxlua::HookEvent&) { return cxxlua::HookAction::yield(); });
     cxxlua::MultiValue results;
     int yields = 0;

@@ -62,9 +62,10 @@ Driver parallel_hooked_states() {
               for (std::uint64_t i = 0; progress.keep_going(options, i); ++i) {
                 progress.watchdog->progress(id, "fresh state");
                 VmState vm = make_vm_state(false, kMemoryCap, kInstructionBudget);
-                vm.state->set_hook(HookTriggers{true, true, false, 2000}, [&](StateHandle&, const cxxlua::HookEvent&) {
-                  return cancel.load() ? HookAction::error("cancelled") : HookAction::resume();
-                });
+                vm.state->set_hook(HookTriggers{.on_calls = true, .on_returns = true, .every_nth_instruction = 2000},
+                                   [&](StateHandle&, const cxxlua::HookEvent&) {
+                                     return cancel.load() ? HookAction::error("cancelled") : HookAction::resume();
+                                   });
                 try {
                   register_vm_types(*vm.state);  // the first use of the types, under the hook
                   Table table = vm.state->create_table();

@@ -18,6 +18,7 @@ class StateHandle;
 
 enum class HookEventKind { Call, TailCall, Return, Line, Count };
 
+// Named, never positional: HookTriggers{.on_calls = true, .every_nth_instruction = 1000}.
 struct HookTriggers {
   bool on_calls = false;
   bool on_returns = false;
