@@ -80,7 +80,7 @@ FRAME = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ in (.+?) (/\S+?)(?::(\d+))?(?::\d+)?
 # Code under test and ours; a fuzzed module's own frames come first in its reports.
 OUR_DIRS = ("binding/", "harness/", "fuzz/", "repro/", "modules/", "third_party/modules/")
 # Frames that only report a finding: they say nothing about where it happened.
-REPORTING_FILES = ("harness/oracles.cc", "binding/src/stack_guard.cc", "binding/include/cxxlua/stack_guard.hpp")
+REPORTING_FILES = ("harness/core/src/oracles.cc", "harness/opvm/src/binding_oracles.cc", "binding/src/stack_guard.cc", "binding/include/cxxlua/stack_guard.hpp")
 
 
 def function_name(frame):

@@ -1,6 +1,6 @@
-#include "fuzz/fuzz_target.hpp"
+#include "fuzz_target.hpp"
 
-#include "harness/input_guard.hpp"
+#include <luahammer/core/input_guard.hpp>
 
 namespace luahammer::fuzz {
 

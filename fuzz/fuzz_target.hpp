@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/op_vm.hpp"
-#include "harness/oracles.hpp"
+#include <luahammer/opvm/op_vm.hpp>
+#include <luahammer/core/oracles.hpp>
 
 namespace luahammer::fuzz {
 

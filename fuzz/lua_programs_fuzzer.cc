@@ -1,6 +1,6 @@
 // lua_programs: generated Lua programs (bigger ones) run through the host API, plainly and
 // as async calls, under hook plans, GC plans and allocation failpoints.
-#include "fuzz/fuzz_target.hpp"
+#include "fuzz_target.hpp"
 
 namespace {
 luahammer::fuzz::TargetSpec Spec() { return luahammer::fuzz::spec_for("lua_programs"); }

@@ -3,9 +3,9 @@
 // Lua fuzzer has, here with the binding's oracles on.
 #include <string>
 
-#include "harness/input_guard.hpp"
-#include "harness/oracles.hpp"
-#include "harness/vm_host.hpp"
+#include <luahammer/core/input_guard.hpp>
+#include <luahammer/core/oracles.hpp>
+#include <luahammer/opvm/vm_host.hpp>
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   luahammer::install_terminate_handler();

@@ -1,7 +1,8 @@
-// Seed corpus generator for the op-program targets: draws random inputs from a fixed
-// seed and keeps those that add something the kept ones do not exercise yet (an op, a
-// snippet, a hook action), naming each file for what it adds. Deterministic, so seeds can
-// be regenerated whenever the input format changes (ci/make-seeds.sh).
+// Seed corpus generator for the op-program targets: draws random programs of the
+// target's menu (random_program) from a fixed seed and keeps those that add something the
+// kept ones do not exercise yet (an op, or a variant its row names: a snippet, a hook
+// action), naming each file for what it adds. Deterministic: seeds are regenerated with
+// ci/make-seeds.sh when an op or snippet is added (old seeds keep their meaning).
 // usage: make_seeds TARGET OUTDIR [COUNT]
 #include <cstdio>
 #include <cstdlib>
@@ -11,28 +12,20 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/fuzz_target.hpp"
-#include "harness/random_bytes.hpp"
+#include "fuzz_target.hpp"
 
 namespace {
 
+// An op's name, and the variant its operands select where its row names one.
 std::set<std::string> features_of(const luahammer::OpProgram& program) {
   std::set<std::string> features;
   for (const luahammer::Op& op : program.ops) {
-    std::string name = luahammer::op_name(op.code);
-    features.insert(name);
-    if (op.code == luahammer::OpCode::LoadSnippet) features.insert(luahammer::snippet_name(op.n));
-    if (op.code == luahammer::OpCode::SetHookPlan || op.code == luahammer::OpCode::ThreadHook) {
-      static const char* const actions[] = {"hook_raise",   "hook_yield",  "hook_collect",
-                                            "hook_replace", "hook_remove", "hook_throw"};
-      features.insert(actions[static_cast<int>(op.hook.action)]);
+    const luahammer::OpInfo* info = luahammer::op_info(op.code);
+    features.insert(info->name);
+    if (info->feature != nullptr) {
+      std::string variant = info->feature(op);
+      if (!variant.empty()) features.insert(std::move(variant));
     }
-    if (op.code == luahammer::OpCode::SetMemoryLimit) features.insert(op.n & 1 ? "binding_limit" : "allocator_limit");
-    if (op.code == luahammer::OpCode::RegisterTypes && (op.n & 1)) features.insert("register_twice");
-    if (op.code == luahammer::OpCode::BorrowUserdata && op.n % 4 == 3) features.insert("close_under_borrow");
-    if (op.code == luahammer::OpCode::CreateUserdata) features.insert(op.b & 1 ? "fragile" : "probe");
-    if (op.code == luahammer::OpCode::CreateState && (op.b & 2)) features.insert("tight_state");
-    if (op.code == luahammer::OpCode::InspectTable) features.insert("inspect_table_" + std::to_string(op.n % 9));
   }
   return features;
 }
@@ -58,7 +51,7 @@ int main(int argc, char** argv) {
   std::set<std::string> covered;
   long kept = 0;
   for (int attempt = 0; attempt < 200000 && kept < count; ++attempt) {
-    const std::vector<std::uint8_t> bytes = luahammer::random_bytes(rng, 64 + rng() % 448);
+    const std::vector<std::uint8_t> bytes = luahammer::random_program(rng, spec.program, 64 + rng() % 448);
     const luahammer::OpProgram program = luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program);
     std::vector<std::string> added;
     for (const std::string& feature : features_of(program)) {

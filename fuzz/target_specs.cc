@@ -1,6 +1,6 @@
 #include <stdexcept>
 
-#include "fuzz/fuzz_target.hpp"
+#include "fuzz_target.hpp"
 
 namespace luahammer::fuzz {
 

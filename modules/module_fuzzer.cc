@@ -7,8 +7,8 @@
 #include <set>
 #include <string>
 
-#include "harness/module_fuzz.hpp"
-#include "harness/oracles.hpp"
+#include <luahammer/module/module_fuzz.hpp>
+#include <luahammer/core/oracles.hpp>
 
 extern "C" int LUAHAMMER_MODULE_OPEN(lua_State* L);
 

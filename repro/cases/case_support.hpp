@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/oracles.hpp"
-#include "harness/vm_host.hpp"
+#include <luahammer/opvm/binding_oracles.hpp>
+#include <luahammer/opvm/vm_host.hpp>
 
 namespace luahammer::cases {
 

@@ -1,3 +1,3 @@
-#include "repro/drivers/drivers.hpp"
+#include "drivers.hpp"
 
 int main(int argc, char** argv) { return luahammer::repro::driver_main(luahammer::repro::async_pending(), argc, argv); }

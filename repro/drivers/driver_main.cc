@@ -1,4 +1,4 @@
-#include "repro/drivers/driver_main.hpp"
+#include "driver_main.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -14,7 +14,7 @@ void usage(const Driver& driver) {
   std::printf("usage: %s [--flag=value]...\n%s\n\nflags:\n", driver.name, driver.description);
 #define DRIVER_FLAG(name, type, default_value, min, max, help) \
   std::printf("  --%-12s %s (default %s; %s to %s)\n", #name, help, #default_value, #min, #max);
-#include "repro/drivers/driver_flags.def"
+#include "driver_flags.def"
 #undef DRIVER_FLAG
 }
 
@@ -78,7 +78,7 @@ bool parse_driver_flags(const Driver& driver, int argc, char** argv, DriverOptio
     known = true;                                                                                      \
     ok = parse_value(value.c_str(), options.flag, static_cast<double>(min), static_cast<double>(max)); \
   }
-#include "repro/drivers/driver_flags.def"
+#include "driver_flags.def"
 #undef DRIVER_FLAG
     if (name == "iterations") iterations_given = true;
     if (name == "seconds") seconds_given = true;

@@ -9,13 +9,13 @@
 #include <functional>
 #include <string>
 
-#include "harness/oracles.hpp"
+#include <luahammer/core/oracles.hpp>
 
 namespace luahammer::repro {
 
 struct DriverOptions {
 #define DRIVER_FLAG(name, type, default_value, min, max, help) type name = default_value;
-#include "repro/drivers/driver_flags.def"
+#include "driver_flags.def"
 #undef DRIVER_FLAG
 };
 

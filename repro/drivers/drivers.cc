@@ -1,4 +1,4 @@
-#include "repro/drivers/drivers.hpp"
+#include "drivers.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -6,9 +6,9 @@
 #include <thread>
 #include <vector>
 
-#include "harness/oracles.hpp"
-#include "harness/thread_driver.hpp"
-#include "harness/vm_host.hpp"
+#include <luahammer/core/oracles.hpp>
+#include <luahammer/opvm/thread_driver.hpp>
+#include <luahammer/opvm/vm_host.hpp>
 
 namespace luahammer::repro {
 

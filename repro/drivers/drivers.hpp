@@ -2,7 +2,7 @@
 // threads (docs/bugs.md), checks the oracles, and runs under TSan and ASan.
 #pragma once
 
-#include "repro/drivers/driver_main.hpp"
+#include "driver_main.hpp"
 
 namespace luahammer::repro {
 

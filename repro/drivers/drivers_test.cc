@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "repro/drivers/drivers.hpp"
+#include "drivers.hpp"
 
 namespace luahammer::repro {
 namespace {

@@ -1,4 +1,4 @@
-#include "repro/drivers/drivers.hpp"
+#include "drivers.hpp"
 
 int main(int argc, char** argv) {
   return luahammer::repro::driver_main(luahammer::repro::parallel_hooked_states(), argc, argv);

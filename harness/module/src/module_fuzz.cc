@@ -1,0 +1,707 @@
+#include <luahammer/module/module_fuzz.hpp>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <luahammer/core/chaos.hpp>
+#include <luahammer/core/fault_allocator.hpp>
+#include <luahammer/core/oracles.hpp>
+#include <luahammer/core/sandbox.hpp>
+
+namespace luahammer {
+namespace {
+
+constexpr int kPoolSize = 16;
+constexpr std::size_t kMaxCallables = 512;
+constexpr int kDiscoverDepth = 2;
+constexpr int kMaxResumes = 6;
+constexpr const char* kPool = "luahammer.module.pool";
+constexpr const char* kFunctions = "luahammer.module.functions";
+constexpr const char* kHelpers = "luahammer.module.helpers";
+
+// Lua values only Lua code makes conveniently: callbacks and metatables that raise,
+// yield or return values of the wrong type. Error texts avoid "luahammer:" so that a
+// report's first line is never one of these.
+constexpr const char kHelperSource[] = R"lua(
+local yield = coroutine.yield
+local function raise() error("hammer: raised by a callback") end
+local function ylds(...) return yield(...) end
+return {
+  functions = {
+    function(...) return ... end,
+    raise,
+    ylds,
+    function() return 1, 2.5, "three", {}, nil, true, -0.0, math.huge end,
+    function(_, i) return i end,
+    function() return {} end,
+    function(...) return select('#', ...) end,
+  },
+  metatables = {
+    { __index = raise, __newindex = raise, __len = raise, __tostring = raise, __eq = raise,
+      __lt = raise, __le = raise, __call = raise, __concat = raise, __add = raise,
+      __pairs = raise, __unm = raise, __name = "hammer.raising" },
+    { __index = ylds, __newindex = ylds, __len = ylds, __tostring = ylds, __call = ylds,
+      __pairs = ylds, __add = ylds, __eq = ylds },
+    { __index = function(_, k) return k end, __len = function() return "many" end,
+      __tostring = function() return {} end, __call = function(...) return ... end, __name = 42 },
+    { __gc = raise, __close = raise, __mode = "k" },
+    { __index = { 1, 2, 3 }, __metatable = "locked" },
+  },
+}
+)lua";
+
+struct Callable {
+  std::string name;
+  const void* self_metatable = nullptr;  // a method: called with a value of this metatable first
+};
+
+// Lua is C here: an error longjmps over C++ frames without running destructors. So no
+// frame below a protected call owns heap memory: strings and name lists live here, in the
+// Context, whose frame (run_module_input) is outside every protected call.
+struct Context {
+  const ModuleSpec* module = nullptr;
+  const ModuleRunOptions* options = nullptr;
+  FuzzedDataProvider* data = nullptr;
+  FaultAllocator allocator;
+  std::vector<Callable> callables;
+  std::vector<const void*> explored;  // metatables and tables already walked
+  int metatable_names = 0;
+  // hooks
+  std::optional<HookPlanRun> hook;  // the hook plan, if the input has one
+  std::uint64_t instructions = 0;
+  int step = 0;
+  std::string step_text;  // for the trace
+  // scratch space for frames that may longjmp (see above)
+  std::string scratch;
+  std::string type_name;
+  std::vector<std::string> prefixes = std::vector<std::string>(kDiscoverDepth + 2);
+  std::vector<std::vector<std::string>> names = std::vector<std::vector<std::string>>(2 * (kDiscoverDepth + 2));
+};
+
+Context& context_of(lua_State* L) { return **static_cast<Context**>(lua_getextraspace(L)); }
+
+void trace(const Context& c, const std::string& text) {
+  if (c.options->trace) {
+    std::printf("  %s\n", text.c_str());
+    std::fflush(stdout);
+  }
+}
+
+// ---------------------------------------------------------------------------- hooks
+
+// A GC plan carried out with lua_gc (the op VM goes through its binding instead).
+struct LuaGc {
+  lua_State* L;
+  void step(int kilobytes) const { lua_gc(L, LUA_GCSTEP, kilobytes); }
+  void collect() const { lua_gc(L, LUA_GCCOLLECT); }
+  void set_generational(bool on) const { lua_gc(L, on ? LUA_GCGEN : LUA_GCINC, 0, 0); }
+};
+
+constexpr int kBudgetCount = 1000;
+
+void hook(lua_State* L, lua_Debug* ar);
+
+void install_hook(lua_State* L, const Context& c) {
+  int mask = LUA_MASKCOUNT;
+  int count = kBudgetCount;
+  if (c.hook) {
+    mask |= c.hook->plan().triggers.lua_mask();
+    if (c.hook->plan().triggers.every_nth_instruction > 0) count = c.hook->plan().triggers.every_nth_instruction;
+  }
+  lua_sethook(L, hook, mask, count);
+}
+
+void hook(lua_State* L, lua_Debug* ar) {
+  Context& c = context_of(L);
+  if (ar->event == LUA_HOOKCOUNT) {
+    c.instructions += static_cast<std::uint64_t>(lua_gethookcount(L));
+    if (c.instructions > c.options->instruction_budget) luaL_error(L, "hammer: instruction budget exhausted");
+  }
+  if (!c.hook) return;
+  const bool counted = ar->event != LUA_HOOKCOUNT || c.hook->plan().triggers.every_nth_instruction > 0;
+  if (!counted || !c.hook->next_event_acts()) return;
+  const std::uint64_t n = c.hook->events();
+  switch (c.hook->plan().action) {
+    case HookPlan::Action::Raise:
+    case HookPlan::Action::Throw:  // a C hook has no exceptions to throw: it raises
+      luaL_error(L, "hammer: hook raised at event %d", static_cast<int>(n));
+      break;
+    case HookPlan::Action::Yield:
+      // Lua allows a hook to yield only on count and line events, inside a coroutine.
+      if ((ar->event == LUA_HOOKCOUNT || ar->event == LUA_HOOKLINE) && lua_isyieldable(L)) lua_yield(L, 0);
+      break;
+    case HookPlan::Action::CollectGarbage: lua_gc(L, LUA_GCCOLLECT); break;
+    case HookPlan::Action::ReplaceHook:
+      c.hook.emplace(c.hook->plan().replacement());
+      install_hook(L, c);
+      break;
+    case HookPlan::Action::RemoveHook:
+      c.hook.reset();
+      install_hook(L, c);
+      break;
+  }
+}
+
+// ------------------------------------------------------------------------- discovery
+
+void push_registry(lua_State* L, const char* key) { lua_getfield(L, LUA_REGISTRYINDEX, key); }
+
+// Adds every function field of the table at `index` (sorted by name: Lua's string hash is
+// seeded per state, so traversal order is not deterministic) as a callable, named
+// c.prefixes[depth] + key.
+void add_functions_of(lua_State* L, Context& c, int index, const void* self_mt, int depth) {
+  index = lua_absindex(L, index);
+  const void* identity = lua_topointer(L, index);
+  if (std::find(c.explored.begin(), c.explored.end(), identity) != c.explored.end()) return;
+  c.explored.push_back(identity);
+  auto& functions = c.names[2 * depth];
+  auto& tables = c.names[2 * depth + 1];
+  functions.clear();
+  tables.clear();
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      if (lua_isfunction(L, -1))
+        functions.emplace_back(lua_tostring(L, -2));
+      else if (lua_istable(L, -1) && depth < kDiscoverDepth)
+        tables.emplace_back(lua_tostring(L, -2));
+    }
+    lua_pop(L, 1);
+  }
+  std::sort(functions.begin(), functions.end());
+  std::sort(tables.begin(), tables.end());
+  push_registry(L, kFunctions);
+  for (const auto& name : functions) {
+    if (c.callables.size() >= kMaxCallables) break;
+    c.callables.push_back({c.prefixes[depth] + name, self_mt});
+    lua_getfield(L, index, name.c_str());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
+  }
+  lua_pop(L, 1);
+  for (const auto& name : tables) {
+    c.prefixes[depth + 1] = c.prefixes[depth] + name + ".";
+    lua_getfield(L, index, name.c_str());
+    if (lua_istable(L, -1)) add_functions_of(L, c, -1, self_mt, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+// A value a call returned: if its metatable is new, its methods (__index table) join the
+// callables, called with a value of that metatable as `self`.
+void discover_value(lua_State* L, Context& c, int index) {
+  index = lua_absindex(L, index);
+  if (!lua_getmetatable(L, index)) return;
+  const void* mt = lua_topointer(L, -1);
+  if (std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end()) {
+    lua_pop(L, 1);
+    return;
+  }
+  c.type_name.clear();
+  if (lua_getfield(L, -1, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  if (c.type_name.empty())
+    c.type_name = std::string(luaL_typename(L, index)) + "#" + std::to_string(++c.metatable_names);
+  c.explored.push_back(mt);
+  c.prefixes[kDiscoverDepth] = c.type_name + ":";
+  if (lua_getfield(L, -1, "__index") == LUA_TTABLE) add_functions_of(L, c, -1, mt, kDiscoverDepth);
+  lua_pop(L, 2);
+}
+
+// ---------------------------------------------------------------------------- values
+
+const void* metatable_of(lua_State* L, int index) {
+  if (!lua_getmetatable(L, index)) return nullptr;
+  const void* mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt;
+}
+
+void push_helper(lua_State* L, const char* list, int which) {
+  push_registry(L, kHelpers);
+  lua_getfield(L, -1, list);
+  const auto n = static_cast<int>(luaL_len(L, -1));
+  lua_rawgeti(L, -1, 1 + which % n);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+int c_identity(lua_State* L) { return lua_gettop(L); }
+
+void push_value(lua_State* L, Context& c, int depth);
+
+void push_table_of_values(lua_State* L, Context& c, int depth, int n, bool keyed) {
+  lua_createtable(L, keyed ? 0 : n, keyed ? n : 0);
+  for (int i = 1; i <= n; ++i) {
+    if (keyed) {
+      c.scratch = c.data->ConsumeRandomLengthString(16);
+      lua_pushlstring(L, c.scratch.data(), c.scratch.size());
+      push_value(L, c, depth + 1);
+      lua_rawset(L, -3);
+    } else {
+      push_value(L, c, depth + 1);
+      lua_rawseti(L, -2, i);
+    }
+  }
+}
+
+void push_value(lua_State* L, Context& c, int depth) {
+  FuzzedDataProvider& d = *c.data;
+  luaL_checkstack(L, 6, "hammer: arguments");
+  const int kind = d.ConsumeIntegralInRange<int>(0, depth >= 3 ? 9 : 21);
+  switch (kind) {
+    case 0: lua_pushnil(L); break;
+    case 1: lua_pushboolean(L, d.ConsumeBool()); break;
+    case 2: {
+      static const lua_Integer edges[] = {0,
+                                          1,
+                                          -1,
+                                          2,
+                                          7,
+                                          8,
+                                          127,
+                                          128,
+                                          255,
+                                          256,
+                                          1000,
+                                          65535,
+                                          65536,
+                                          INT32_MAX,
+                                          INT32_MIN,
+                                          static_cast<lua_Integer>(INT32_MAX) + 1,
+                                          LUA_MAXINTEGER,
+                                          LUA_MININTEGER,
+                                          LUA_MAXINTEGER - 1,
+                                          LUA_MININTEGER + 1};
+      lua_pushinteger(L, edges[d.ConsumeIntegralInRange<std::size_t>(0, std::size(edges) - 1)]);
+      break;
+    }
+    case 3: lua_pushinteger(L, d.ConsumeIntegral<lua_Integer>()); break;
+    case 4: {
+      static const double edges[] = {0.0,
+                                     -0.0,
+                                     std::numeric_limits<double>::quiet_NaN(),
+                                     HUGE_VAL,
+                                     -HUGE_VAL,
+                                     DBL_MAX,
+                                     -DBL_MAX,
+                                     DBL_MIN,
+                                     std::numeric_limits<double>::denorm_min(),
+                                     0.5,
+                                     -1.5,
+                                     1e300,
+                                     9007199254740993.0,
+                                     9223372036854775808.0,
+                                     -9223372036854775808.0,
+                                     1e-320,
+                                     3.0};
+      lua_pushnumber(L, edges[d.ConsumeIntegralInRange<std::size_t>(0, std::size(edges) - 1)]);
+      break;
+    }
+    case 5: lua_pushnumber(L, d.ConsumeFloatingPoint<double>()); break;
+    case 6:
+    case 7: {
+      c.scratch = d.ConsumeRandomLengthString(kind == 6 ? 64 : 512);
+      lua_pushlstring(L, c.scratch.data(), c.scratch.size());
+      break;
+    }
+    case 8: lua_pushliteral(L, ""); break;
+    case 9: {                                        // a huge string: a short pattern repeated, or with embedded zeros
+      c.type_name = d.ConsumeRandomLengthString(8);  // the unit
+      if (c.type_name.empty()) c.type_name.push_back('\0');
+      const std::size_t size = std::size_t{1} << d.ConsumeIntegralInRange<int>(8, 20);
+      c.scratch.clear();
+      while (c.scratch.size() < size) c.scratch += c.type_name;
+      c.scratch.resize(size);
+      if (d.ConsumeBool()) c.scratch[d.ConsumeIntegralInRange<std::size_t>(0, size - 1)] = '\0';
+      lua_pushlstring(L, c.scratch.data(), c.scratch.size());
+      break;
+    }
+    case 10: push_table_of_values(L, c, depth, d.ConsumeIntegralInRange<int>(0, 6), false); break;
+    case 11: push_table_of_values(L, c, depth, d.ConsumeIntegralInRange<int>(1, 4), true); break;
+    case 12: {  // cyclic: t[1] = t, t.self = t, t[2] = { t }
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, -2, 1);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -2, "self");
+      lua_createtable(L, 1, 0);
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_rawseti(L, -2, 2);
+      break;
+    }
+    case 13: {  // deep: { { { ... } } }
+      const int levels = d.ConsumeIntegralInRange<int>(1, 1500);
+      lua_newtable(L);
+      for (int i = 1; i < levels; ++i) {
+        lua_createtable(L, 1, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+      }
+      break;
+    }
+    case 14: {  // a table whose metamethods raise, yield, or answer with the wrong type
+      push_table_of_values(L, c, depth, d.ConsumeIntegralInRange<int>(0, 3), false);
+      push_helper(L, "metatables", d.ConsumeIntegral<std::uint8_t>());
+      lua_setmetatable(L, -2);
+      break;
+    }
+    case 15: {  // a userdata not of the module's type
+      lua_newuserdatauv(L, d.ConsumeIntegralInRange<std::size_t>(0, 64), 1);
+      if (d.ConsumeBool()) {
+        push_helper(L, "metatables", d.ConsumeIntegral<std::uint8_t>());
+        lua_setmetatable(L, -2);
+      }
+      break;
+    }
+    case 16:
+      if (d.ConsumeBool())
+        lua_pushlightuserdata(L, nullptr);
+      else
+        lua_pushlightuserdata(L, &c);
+      break;
+    case 17:
+      if (d.ConsumeBool())
+        lua_pushcfunction(L, c_identity);
+      else
+        push_helper(L, "functions", d.ConsumeIntegral<std::uint8_t>());
+      break;
+    case 18: {  // a coroutine: fresh, suspended, or dead
+      lua_State* co = lua_newthread(L);
+      const int how = d.ConsumeIntegralInRange<int>(0, 2);
+      if (how > 0) {
+        push_helper(L, "functions", how == 1 ? 2 : 0);  // ylds or identity
+        lua_xmove(L, co, 1);
+        int results = 0;
+        lua_resume(co, L, 0, &results);
+        lua_pop(co, results);
+      }
+      break;
+    }
+    case 19:
+    case 20:
+      push_registry(L, kPool);
+      lua_rawgeti(L, -1, d.ConsumeIntegralInRange<int>(1, kPoolSize));
+      lua_remove(L, -2);
+      break;
+    default:
+      push_registry(L, kFunctions);
+      lua_rawgeti(L, -1,
+                  d.ConsumeIntegralInRange<lua_Integer>(
+                      1, std::max<lua_Integer>(1, static_cast<lua_Integer>(c.callables.size()))));
+      lua_remove(L, -2);
+      break;
+  }
+}
+
+std::string describe_stack(lua_State* L, int from, int to) {
+  std::string out;
+  for (int i = from; i <= to; ++i) {
+    if (!out.empty()) out += ", ";
+    out += luaL_typename(L, i);
+    if (lua_type(L, i) == LUA_TSTRING) out += "[" + std::to_string(lua_rawlen(L, i)) + "]";
+    if (lua_type(L, i) == LUA_TNUMBER) {
+      char buffer[48];
+      if (lua_isinteger(L, i))
+        std::snprintf(buffer, sizeof buffer, "(%lld)", static_cast<long long>(lua_tointeger(L, i)));
+      else
+        std::snprintf(buffer, sizeof buffer, "(%g)", lua_tonumber(L, i));
+      out += buffer;
+    }
+  }
+  return out;
+}
+
+// Keeps up to two results of a step in the pool, and explores their metatables.
+void keep_results(lua_State* L, Context& c, int first, int last) {
+  luaL_checkstack(L, 6, "hammer: results");
+  for (int i = first; i <= last && i < first + 4; ++i) discover_value(L, c, i);
+  push_registry(L, kPool);
+  for (int i = first; i <= last && i < first + 2; ++i) {
+    lua_pushvalue(L, i);
+    lua_rawseti(L, -2, c.data->ConsumeIntegralInRange<int>(1, kPoolSize));
+  }
+  lua_pop(L, 1);
+}
+
+// Pushes the callable and its arguments; returns the number of arguments.
+int push_call(lua_State* L, Context& c, std::size_t which) {
+  const Callable& callable = c.callables[which];
+  push_registry(L, kFunctions);
+  lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
+  lua_remove(L, -2);
+  int nargs = 0;
+  if (callable.self_metatable != nullptr && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
+    // self: a pool value of the method's own type when there is one
+    push_registry(L, kPool);
+    bool found = false;
+    for (int slot = 1; slot <= kPoolSize && !found; ++slot) {
+      lua_rawgeti(L, -1, slot);
+      if (metatable_of(L, -1) == callable.self_metatable)
+        found = true;
+      else
+        lua_pop(L, 1);
+    }
+    if (found)
+      lua_remove(L, -2);
+    else {
+      lua_pop(L, 1);
+      push_value(L, c, 0);
+    }
+    ++nargs;
+  }
+  const int extra = c.data->ConsumeIntegralInRange<int>(0, 6);
+  for (int i = 0; i < extra; ++i) push_value(L, c, 0);
+  return nargs + extra;
+}
+
+// ----------------------------------------------------------------------------- steps
+
+enum class Step { Call, CallInCoroutine, Operator, Collect, ArmFailure, Disarm, Count };
+
+int step_call(lua_State* L) {
+  Context& c = context_of(L);
+  const int base = lua_gettop(L);
+  if (c.callables.empty()) return 0;
+  const auto which = c.data->ConsumeIntegralInRange<std::size_t>(0, c.callables.size() - 1);
+  const int nargs = push_call(L, c, which);
+  c.step_text = c.callables[which].name + "(" + describe_stack(L, base + 2, base + 1 + nargs) + ")";
+  trace(c, c.step_text);
+  lua_call(L, nargs, LUA_MULTRET);
+  keep_results(L, c, base + 1, lua_gettop(L));
+  trace(c, "  -> " + describe_stack(L, base + 1, lua_gettop(L)));
+  return 0;
+}
+
+int step_coroutine(lua_State* L) {
+  Context& c = context_of(L);
+  const int base = lua_gettop(L);
+  if (c.callables.empty()) return 0;
+  lua_State* co = lua_newthread(L);
+  const auto which = c.data->ConsumeIntegralInRange<std::size_t>(0, c.callables.size() - 1);
+  const int nargs = push_call(L, c, which);
+  trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, base + 3, base + 2 + nargs) + ")");
+  lua_xmove(L, co, nargs + 1);
+  int status = LUA_YIELD;
+  int results = 0;
+  int args = nargs;
+  for (int resume = 0; resume < kMaxResumes && status == LUA_YIELD; ++resume) {
+    status = lua_resume(co, L, args, &results);
+    if (status == LUA_YIELD) {
+      lua_pop(co, results);
+      trace(c, "  -> yielded; resuming");
+      args = c.data->ConsumeIntegralInRange<int>(0, 2);
+      for (int i = 0; i < args; ++i) push_value(L, c, 0);
+      lua_xmove(L, co, args);
+    }
+  }
+  if (status == LUA_OK) {
+    luaL_checkstack(L, results + 2, "hammer: results");
+    lua_xmove(co, L, results);
+    keep_results(L, c, base + 2, lua_gettop(L));
+    trace(c, "  -> " + describe_stack(L, base + 2, lua_gettop(L)));
+  } else if (status != LUA_YIELD) {
+    trace(c, std::string("  -> error: ") +
+                 (lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : luaL_typename(co, -1)));
+  }
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  lua_closethread(co, L);
+#else
+  lua_resetthread(co);
+#endif
+  return 0;
+}
+
+int step_operator(lua_State* L) {
+  Context& c = context_of(L);
+  const int base = lua_gettop(L);
+  push_value(L, c, 0);
+  push_value(L, c, 0);
+  static const char* const names[] = {"+",  "-", "*",  "%",     "^",        "/",       "//",      "&",
+                                      "|",  "~", "<<", ">>",    "unary -",  "unary ~", "..",      "#",
+                                      "==", "<", "<=", "index", "newindex", "call",    "tostring"};
+  const int op = c.data->ConsumeIntegralInRange<int>(0, static_cast<int>(std::size(names)) - 1);
+  trace(c, std::string("operator ") + names[op] + " on " + describe_stack(L, base + 1, base + 2));
+  if (op <= LUA_OPBNOT) {
+    if (op == LUA_OPUNM || op == LUA_OPBNOT) lua_pop(L, 1);
+    lua_arith(L, op);
+  } else if (op == 14) {
+    lua_concat(L, 2);
+  } else if (op == 15) {
+    lua_len(L, base + 1);
+  } else if (op <= 18) {
+    lua_pushboolean(L, lua_compare(L, base + 1, base + 2, op - 16));
+  } else if (op == 19) {
+    lua_gettable(L, base + 1);
+  } else if (op == 20) {
+    push_value(L, c, 0);
+    lua_settable(L, base + 1);
+  } else if (op == 21) {
+    lua_call(L, 1, LUA_MULTRET);
+  } else {
+    luaL_tolstring(L, base + 1, nullptr);
+  }
+  keep_results(L, c, base + 1, lua_gettop(L));
+  return 0;
+}
+
+// -------------------------------------------------------------------------- set-up
+
+int setup(lua_State* L) {
+  Context& c = context_of(L);
+  open_safe_libraries(L);
+  apply_sandbox(L);  // the same sandbox as every fuzzed state's (core/sandbox.hpp)
+  lua_createtable(L, kPoolSize, 0);
+  lua_setfield(L, LUA_REGISTRYINDEX, kPool);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kFunctions);
+  if (luaL_loadbufferx(L, kHelperSource, sizeof kHelperSource - 1, "=module_fuzz", "t") != LUA_OK) lua_error(L);
+  lua_call(L, 0, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kHelpers);
+
+  luaL_requiref(L, c.module->name, c.module->open, 1);
+  if (lua_istable(L, -1)) {
+    c.prefixes[0] = std::string(c.module->name) + ".";
+    add_functions_of(L, c, -1, nullptr, 0);
+  } else if (lua_isfunction(L, -1)) {
+    push_registry(L, kFunctions);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+    c.callables.push_back({c.module->name, nullptr});
+  }
+  // The module value itself seeds the pool (its constants and sentinels, like cjson.null,
+  // are reached through it by the index operator).
+  push_registry(L, kPool);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_pop(L, 2);
+  return 0;
+}
+
+// Lua's own call discipline keeps this boundary balanced (a module's stack misuse trips
+// Lua's API checks first), so a mismatch here is a bug of this file, reported as such.
+void check_balance(lua_State* L, int expected, const Context& c, const char* what) {
+  if (lua_gettop(L) != expected) {
+    violation("harness", std::to_string(lua_gettop(L) - expected) + " value(s) off at the module boundary after " +
+                             what + " (step " + std::to_string(c.step) + ": " + c.step_text + ")");
+  }
+}
+
+// A state for the context's module: its allocator, the context in the extra space,
+// warnings off, the libraries, helpers and module opened and its API discovered.
+lua_State* open_module_state(Context& c) {
+  lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
+  if (L == nullptr) return nullptr;
+  *static_cast<Context**>(lua_getextraspace(L)) = &c;
+  lua_setwarnf(L, nullptr, nullptr);
+  lua_pushcfunction(L, setup);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    trace(c, std::string("opening the module failed: ") + (lua_isstring(L, -1) ? lua_tostring(L, -1) : "?"));
+    lua_pop(L, 1);
+  }
+  check_balance(L, 0, c, "opening the module");
+  return L;
+}
+
+}  // namespace
+
+int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
+                     const ModuleRunOptions& options) {
+  FuzzedDataProvider provider(data, size);
+  Context c;
+  c.module = &module;
+  c.options = &options;
+  c.data = &provider;
+  c.allocator.set_byte_limit(options.byte_limit);
+  lua_State* L = open_module_state(c);
+  if (L == nullptr) return 0;
+  trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s)");
+
+  // The plans: hook, GC, allocation failures (counted from here, after the set-up).
+  const auto flags = provider.ConsumeIntegral<std::uint8_t>();
+  GcPlan gc;
+  if ((flags & 1) != 0) {
+    c.hook.emplace(HookPlan::decode(provider));
+    trace(c, c.hook->plan().describe());
+  }
+  if ((flags & 2) != 0) {
+    gc = GcPlan::decode(provider);
+    trace(c, gc.describe());
+    LuaGc{L}.set_generational(gc.generational);
+  }
+  if ((flags & 4) != 0) {
+    const FailPlan fail = FailPlan::decode(provider);
+    trace(c, fail.describe());
+    fail.apply(c.allocator);
+  }
+  install_hook(L, c);
+
+  LuaGc collector{L};
+  for (c.step = 1; c.step <= options.max_steps && provider.remaining_bytes() > 0; ++c.step) {
+    const auto step = static_cast<Step>(provider.ConsumeIntegralInRange<int>(0, 9) % static_cast<int>(Step::Count));
+    c.step_text.clear();
+    if (options.trace) std::printf("step %d:\n", c.step);
+    switch (step) {
+      case Step::Call:
+      case Step::CallInCoroutine:
+      case Step::Operator: {
+        lua_pushcfunction(L, step == Step::Call ? step_call : step == Step::Operator ? step_operator : step_coroutine);
+        const int status = lua_pcall(L, 0, 0, 0);
+        check_balance(L, status == LUA_OK ? 0 : 1, c, "a step");
+        if (status != LUA_OK) {
+          trace(c, std::string("  -> error: ") +
+                       (lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1)));
+          lua_pop(L, 1);
+        }
+        break;
+      }
+      case Step::Collect:
+        trace(c, "full garbage collection");
+        lua_gc(L, LUA_GCCOLLECT);
+        break;
+      case Step::ArmFailure: {
+        const FailPlan fail = FailPlan::decode(provider);
+        trace(c, fail.describe());
+        fail.apply(c.allocator);
+        break;
+      }
+      case Step::Disarm:
+      case Step::Count:
+        trace(c, "allocations succeed again");
+        c.allocator.disarm();
+        break;
+    }
+    gc.between_ops(collector, static_cast<std::uint64_t>(c.step));
+  }
+  c.allocator.disarm();
+  c.allocator.set_byte_limit(0);
+  lua_close(L);
+  check_memory_returned(c.allocator, "lua_close");
+  return 0;
+}
+
+std::vector<std::string> discover_module_api(const ModuleSpec& module) {
+  Context c;
+  ModuleRunOptions options;
+  const std::uint8_t nothing = 0;
+  FuzzedDataProvider provider(&nothing, 0);
+  c.module = &module;
+  c.options = &options;
+  c.data = &provider;
+  lua_State* L = open_module_state(c);
+  std::vector<std::string> names;
+  if (L == nullptr) return names;
+  lua_close(L);
+  for (const auto& callable : c.callables) names.push_back(callable.name);
+  return names;
+}
+
+}  // namespace luahammer

@@ -1,0 +1,51 @@
+#include <luahammer/opvm/binding_oracles.hpp>
+
+namespace luahammer {
+
+void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
+  if (state.is_closed()) return;
+  // Under the lock: another thread may be using a shared state.
+  const int top = state.inspect([&state](lua_State*) { return lua_gettop(state.raw_state()); });
+  if (top != 0) {
+    violation("stack", std::to_string(top) + " value(s) left on the main thread after " + after);
+  }
+}
+
+void check_coroutine(const cxxlua::Thread& thread, const char* after) {
+  if (!thread.state_alive()) return;
+  lua_State* co = thread.raw_thread();
+  // Read under the state's lock: another worker's collection may move this stack.
+  const int top = cxxlua::StateHandle(thread.shared_core()).inspect([co](lua_State*) {
+    lua_Debug ar;
+    if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return -1;  // suspended or running
+    // At rest a coroutine holds nothing (finished) or exactly its body (not started).
+    const int n = lua_gettop(co);
+    return (n == 0 || (n == 1 && lua_type(co, 1) == LUA_TFUNCTION)) ? -1 : n;
+  });
+  if (top < 0) return;
+  violation("stack", "finished coroutine holds " + std::to_string(top) + " value(s) after " + after);
+}
+
+void ReferenceLedger::on_take(int ref) noexcept { slots_.take(ref); }
+
+void ReferenceLedger::on_release(int ref) noexcept { slots_.release(ref); }
+
+void check_finalizers_called_by_lua(const cxxlua::StateHandle& state, const char* after) {
+  const std::size_t skipped = state.finalizers_skipped_by_lua();
+  const std::size_t failed = state.finalizer_call_failures();
+  if (skipped > failed) {
+    violation("finalizers", std::to_string(skipped - failed) +
+                                " object(s) freed by Lua without a call of their finalizer (never registered?) after " +
+                                after);
+  }
+}
+
+void check_memory_accounting(const cxxlua::StateHandle& state, const FaultAllocator& allocator, const char* after) {
+  if (state.is_closed()) return;
+  if (state.used_memory() != allocator.live_bytes()) {
+    violation("memory", "the binding counts " + std::to_string(state.used_memory()) + " byte(s) of Lua memory, " +
+                            "its allocator holds " + std::to_string(allocator.live_bytes()) + " after " + after);
+  }
+}
+
+}  // namespace luahammer

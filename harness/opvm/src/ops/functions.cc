@@ -1,0 +1,93 @@
+// Ops on functions: host functions, snippets, generated programs, calls, stored functions.
+#include <cstring>
+#include <string>
+
+#include "../runtime.hpp"
+#include "../snippets.hpp"
+
+namespace luahammer::ops {
+
+using cxxlua::Function;
+using cxxlua::MultiValue;
+using cxxlua::Table;
+
+namespace {
+
+Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) {
+  switch (variant) {
+    case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return a + b; });
+    case 1: return state.create_function([](std::string s) { return s + "!"; });
+    case 2: return state.create_function([](MultiValue args) { return args; });
+    case 3: return state.create_function([]() -> int { throw std::runtime_error("host function failed"); });
+    case 4: return state.create_function([](Table t) { return t.raw_len(); });
+    case 5: return state.create_function([](Function f, MultiValue args) { return f.call_values(args); });
+    case 6:
+      return state.create_function([](const Probe& p) {
+        p.use();
+        return p.value;
+      });
+    default:
+      return state.create_function([](lua_Integer n) {
+        MultiValue out;
+        for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
+        return out;
+      });
+  }
+}
+
+}  // namespace
+
+void create_host_function(Runtime& rt, const Op& op) {
+  if (VmState* vm = rt.state_at(op.state)) rt.slots[op.a] = host_function(*vm->state, op.n % 8);
+}
+
+void load_snippet(Runtime& rt, const Op& op) {
+  if (VmState* vm = rt.state_at(op.state)) {
+    const Snippet* snippet = snippet_of(op.n);
+    if (snippet == nullptr) return;  // a code no snippet has (yet)
+    // Only the self-checking snippet's chunk may fail host.check.
+    const bool self_check = std::strcmp(snippet->name, "hook_yield_self_check") == 0;
+    rt.slots[op.a] = vm->state->load(snippet->source, self_check ? kSelfCheckChunk : "=snippet");
+  }
+}
+
+void load_generated(Runtime& rt, const Op& op) {
+  if (VmState* vm = rt.state_at(op.state)) rt.slots[op.a] = vm->state->load(op.text, "=generated");
+}
+
+void call_function(Runtime& rt, const Op& op) {
+  if (const Function* f = rt.slot_as<Function>(op.a)) {
+    Function function = *f;
+    MultiValue args;
+    for (std::uint32_t i = 0; i < op.n % 4; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
+    MultiValue results = function.call_values(args);
+    if (!results.empty()) rt.slots[op.b] = std::move(results.front());
+  }
+}
+
+void store_function(Runtime& rt, const Op& op) {
+  if (const Function* f = rt.slot_as<Function>(op.a)) rt.stored.push_back(*f);
+}
+
+void call_stored(Runtime& rt, const Op& op) {
+  if (!rt.stored.empty()) {
+    rt.acted = true;
+    Function f = rt.stored[op.n % rt.stored.size()];
+    (void)f.call(lua_Integer{op.n});
+  }
+}
+
+void drop_stored(Runtime& rt, const Op& op) {
+  rt.acted = !rt.stored.empty();
+  if (!rt.stored.empty()) rt.stored.erase(rt.stored.begin() + static_cast<long>(op.n % rt.stored.size()));
+}
+
+std::string detail_load_snippet(const Op& op) {
+  const Snippet* snippet = snippet_of(op.n);
+  if (snippet == nullptr) return "  -- no snippet has code " + std::to_string(op.n % kSnippetCodeSpace);
+  return "  -- " + std::string(snippet->name) + ": " + snippet->source;
+}
+
+std::string feature_load_snippet(const Op& op) { return snippet_name(op.n); }
+
+}  // namespace luahammer::ops

@@ -1,0 +1,344 @@
+#include <luahammer/opvm/vm_host.hpp>
+
+#include <cstring>
+#include <stdexcept>
+
+#include <luahammer/core/sandbox.hpp>
+
+namespace luahammer {
+
+cxxlua::StateOptions sandbox_options() {
+  cxxlua::StateOptions options;
+  options.libraries = cxxlua::library::Safe;
+  return options;
+}
+
+void apply_sandbox(const cxxlua::StateHandle& state) { state.exec(sandbox_source(), "=sandbox"); }
+
+using cxxlua::Function;
+using cxxlua::MultiValue;
+using cxxlua::StateHandle;
+using cxxlua::Value;
+
+void HostContext::wake_all() {
+  std::vector<std::shared_ptr<cxxlua::Completion<lua_Integer>>> ready;
+  std::vector<lua_Integer> values;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& [completion, value] : to_complete) {
+      ready.push_back(completion);
+      values.push_back(value);
+    }
+    to_complete.clear();
+  }
+  for (std::size_t i = 0; i < ready.size(); ++i) ready[i]->complete(values[i]);
+}
+
+Probe::Probe(FinalizerLedger* l, lua_Integer v) : ledger(l), id(l->constructed("Probe")), value(v) {}
+Probe::Probe(Probe&& other) noexcept
+    : ledger(other.ledger), id(ledger->constructed("Probe")), value(other.value), stored(std::move(other.stored)) {}
+Probe::~Probe() { ledger->destroyed(id); }
+
+Fragile::Fragile(FinalizerLedger* ledger, lua_Integer value) : inner(ledger, value) {
+  if ((value & 1) != 0) throw std::runtime_error("Fragile: odd values are refused");
+}
+
+void describe_probe(cxxlua::UserDataBuilder<Probe>& t) {
+  t.method("get", [](const Probe& p) {
+    p.use();
+    return p.value;
+  });
+  t.method("set", [](Probe& p, lua_Integer v) {
+    p.use();
+    p.value = v;
+  });
+  t.method("store", [](Probe& p, Function f) {
+    p.use();
+    p.stored = std::move(f);
+  });
+  t.method("call_stored", [](const Probe& p, MultiValue args) {
+    p.use();
+    if (!p.stored.valid()) return MultiValue{};
+    return p.stored.call_values(args);
+  });
+  t.meta("__close", [](const Probe& p, Value) { p.use(); });
+  t.meta("__tostring", [](const Probe& p) { return "Probe(" + std::to_string(p.value) + ")"; });
+  t.field("value", [](const Probe& p) { return p.value; });
+  t.field_setter("value", [](Probe& p, lua_Integer v) {
+    p.use();
+    p.value = v;
+  });
+  // Keys that are neither methods nor fields: `twice` reads, any key writes `extra`.
+  t.index_fallback([](const Probe& p, Value key) -> Value {
+    p.use();
+    const auto* name = key.get_if<cxxlua::String>();
+    if (name != nullptr && name->to_std_string() == "twice") return Value(p.value * 2);
+    if (name != nullptr && name->to_std_string() == "extra") return Value(p.extra);
+    return Value();
+  });
+  t.newindex_fallback([](Probe& p, Value, lua_Integer v) {
+    p.use();
+    p.extra = v;
+  });
+}
+
+void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t) {
+  t.method("get", [](const Fragile& f) {
+    f.inner.use();
+    return f.inner.value;
+  });
+  // A setter and no fallbacks: unknown keys read nil and refuse assignment.
+  t.field_setter("value", [](Fragile& f, lua_Integer v) {
+    f.inner.use();
+    f.inner.value = v;
+  });
+}
+
+void register_vm_types(const StateHandle& state) {
+  if (!state.is_registered<Probe>()) state.register_type<Probe>("Probe", &describe_probe);
+  if (!state.is_registered<Fragile>()) state.register_type<Fragile>("Fragile", &describe_fragile);
+}
+
+namespace {
+
+// Whether the nearest Lua function on the running thread's stack is a chunk named `name`.
+bool called_from_chunk(const StateHandle& state, const char* name) {
+  return state.inspect([name](lua_State* L) {
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar) != 0; ++level) {
+      if (lua_getinfo(L, "S", &ar) == 0) return false;
+      if (std::strcmp(ar.what, "C") != 0) return std::strcmp(ar.source, name) == 0;
+    }
+    return false;
+  });
+}
+
+void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
+  HostContext* host = context.get();
+  cxxlua::Table api = state.create_table();
+  api.set("echo", state.create_function([](MultiValue args) {
+    for (const Value& v : args) {
+      if (cxxlua::is_pending_marker(v)) violation("liveness", "the binding's pending marker reached user code");
+    }
+    return args;
+  }));
+  api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return a + b; }));
+  api.set("concat", state.create_function([](std::string s, lua_Integer n) { return s + std::to_string(n); }));
+  api.set("light", state.create_function([host]() { return cxxlua::LightUserData{host}; }));
+  api.set("fail", state.create_function([](Value v) -> int {
+    throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
+  }));
+  // The three kinds of exception a host function can throw: a binding Error of every kind
+  // (its message and cause reach Lua), a std::exception, and one of no standard type.
+  api.set("throw", state.create_function([](lua_Integer n) -> int {
+    const lua_Integer kinds = static_cast<lua_Integer>(cxxlua::ErrorKind::Thread) + 1;
+    switch (((n % 3) + 3) % 3) {
+      case 0: throw cxxlua::Error(static_cast<cxxlua::ErrorKind>(((n / 3) % kinds + kinds) % kinds), "host.throw");
+      case 1: throw std::runtime_error("host.throw: a std::runtime_error");
+      default: throw n;
+    }
+  }));
+  api.set("make", state.create_function(
+                      [host](StateHandle s, lua_Integer n) { return s.create_userdata<Probe>(&host->finalizers, n); }));
+  api.set("fragile", state.create_function([host](StateHandle s, lua_Integer n) {
+    return s.create_userdata<Fragile>(&host->finalizers, n);
+  }));
+  api.set("store", state.create_function([host](Function f) {
+    std::lock_guard<std::mutex> lock(host->mutex);
+    host->stored.push_back(std::move(f));
+    return static_cast<lua_Integer>(host->stored.size());
+  }));
+  api.set("call_stored", state.create_function([host](lua_Integer slot, MultiValue args) {
+    Function f;
+    {
+      std::lock_guard<std::mutex> lock(host->mutex);
+      if (slot < 1 || slot > static_cast<lua_Integer>(host->stored.size())) return MultiValue{};
+      f = host->stored[static_cast<std::size_t>(slot - 1)];
+    }
+    return f.call_values(args);
+  }));
+  api.set("drop_stored", state.create_function([host](lua_Integer slot) {
+    Function dropped;
+    std::lock_guard<std::mutex> lock(host->mutex);
+    if (slot >= 1 && slot <= static_cast<lua_Integer>(host->stored.size())) {
+      dropped = std::move(host->stored[static_cast<std::size_t>(slot - 1)]);
+    }
+  }));
+  api.set("pause", state.create_function([](Value v) { return cxxlua::Yield{MultiValue{v}}; }));
+  // A semantic oracle for the self-checking snippet only: a failed check counts when the
+  // nearest Lua caller is that snippet's chunk. Fuzzed code (whose chunks the sandbox
+  // names "=input", "=generated", "=load …") gets a clean error instead of a finding.
+  api.set("check", state.create_function([](StateHandle s, bool ok, std::optional<std::string> what) {
+    if (ok) return;
+    if (!called_from_chunk(s, kSelfCheckChunk)) {
+      throw cxxlua::Error(cxxlua::ErrorKind::Runtime, "host.check: only the self-checking snippet may fail a check");
+    }
+    violation("semantics", what.value_or("host.check failed"));
+  }));
+  // Errors the chaos plans cause on purpose (hooks, budgets, memory): not corruption.
+  api.set("expected_error", state.create_function([](Value error) {
+    const auto* text = error.get_if<cxxlua::String>();
+    if (text == nullptr) return true;  // an error box or another value: a host error
+    const std::string message = text->to_std_string();
+    // "hook failed": the binding's report of an exception a hook plan threw (of any type).
+    for (const char* expected :
+         {"hook plan", "hook failed", "instruction budget", "memory", "closing", "C stack overflow"}) {
+      if (message.find(expected) != std::string::npos) return true;
+    }
+    return false;
+  }));
+  api.set("close", state.create_function([](cxxlua::Thread thread) { thread.close(); }));
+  api.set("fetch", state.create_async_function([host](lua_Integer n) -> cxxlua::AsyncPoll {
+    auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
+    {
+      std::lock_guard<std::mutex> lock(host->mutex);
+      host->to_complete.emplace_back(completion, n * 2);
+    }
+    return [completion](StateHandle&, const cxxlua::Waker& waker) -> std::optional<MultiValue> {
+      if (auto v = completion->poll(waker)) return MultiValue{Value(*v)};
+      return std::nullopt;
+    };
+  }));
+  state.globals().set("host", api);
+}
+
+}  // namespace
+
+void reset_budget(VmState& vm) {
+  if (vm.instructions) *vm.instructions = 0;
+  if (vm.allocator) vm.allocator->reset_grown_bytes();
+}
+
+void lift_limits(VmState& vm, std::size_t byte_limit) {
+  vm.allocator->disarm();
+  vm.allocator->set_byte_limit(byte_limit);
+  vm.state->set_memory_limit(0);
+}
+
+void check_and_close(VmState& vm, const char* what) {
+  // The memory cap stays: finalizers that run at close may allocate without end.
+  lift_limits(vm, vm.memory_cap);
+  reset_budget(vm);
+  vm.state->remove_hook();
+  {
+    std::lock_guard<std::mutex> lock(vm.host->mutex);
+    vm.host->stored.clear();
+    vm.host->to_complete.clear();
+  }
+  for (int i = 0; i < 3; ++i) vm.state->collect_garbage();
+  (void)vm.state->create_table();
+  check_stack_at_rest(*vm.state, what);
+  reset_budget(vm);
+  vm.state->close();
+  check_after_close(vm, what);
+  // After close: what Lua still owned (a userdata holding a handle) released it there.
+  vm.references->check_none_live(what);
+}
+
+void check_after_close(VmState& vm, const char* what) {
+  check_memory_returned(*vm.allocator, what);
+  vm.host->finalizers.check_all_destroyed(what);
+  check_finalizers_called_by_lua(*vm.state, what);
+}
+
+namespace {
+
+// One budget tick per this much allocation growth; the allowance of growth per call is
+// the budget's ticks times this (about 13 MiB for the default budget, below the 16 MiB cap).
+constexpr std::uint64_t kBytesPerTick = 64 * 1024;
+
+// What a VM state needs besides its lua_State: allocator, ledgers, host context, budget.
+VmState vm_parts(std::uint64_t instruction_budget) {
+  VmState vm;
+  vm.allocator = std::make_unique<FaultAllocator>();
+  vm.references = std::make_unique<ReferenceLedger>();
+  vm.host = std::make_shared<HostContext>();
+  vm.instructions = std::make_shared<std::atomic<std::uint64_t>>(0);
+  vm.instruction_ticks_allowed = instruction_budget / 1000 + 1;
+  vm.allocator->set_growth_allowance(vm.instruction_ticks_allowed * kBytesPerTick);
+  return vm;
+}
+
+// The instruction budget: a count hook (coexisting with the hook plans under test) that
+// counts ticks of 1000 instructions, plus one tick per kBytesPerTick of allocation growth.
+// Once spent it stays spent until the next reset: a second hook then raises at every
+// instruction, so a pcall loop cannot catch its way past it (the first instruction after
+// the catch raises again); it removes itself once the budget is reset.
+struct BudgetMeter {
+  std::shared_ptr<std::atomic<std::uint64_t>> ticks;
+  const FaultAllocator* allocator;
+  std::uint64_t allowed;
+  std::shared_ptr<std::atomic<cxxlua::HookId>> exhausted_hook;  // 0: not set
+  bool spent() const { return ticks->load() + allocator->grown_bytes() / kBytesPerTick > allowed; }
+};
+
+cxxlua::HookAction budget_error() { return cxxlua::HookAction::error("instruction budget exhausted"); }
+
+void install_budget(VmState& vm) {
+  const BudgetMeter meter{vm.instructions, vm.allocator.get(), vm.instruction_ticks_allowed,
+                          std::make_shared<std::atomic<cxxlua::HookId>>(0)};
+  vm.state->add_hook(
+      cxxlua::HookTriggers{.every_nth_instruction = 1000}, [meter](StateHandle& state, const cxxlua::HookEvent& event) {
+        ++*meter.ticks;
+        if (!meter.spent()) return cxxlua::HookAction::resume();
+        if (meter.exhausted_hook->load() == 0) {
+          meter.exhausted_hook->store(state.add_hook(cxxlua::HookTriggers{.every_nth_instruction = 1},
+                                                     [meter](StateHandle& s, const cxxlua::HookEvent&) {
+                                                       if (meter.spent()) return budget_error();
+                                                       s.remove_hook(meter.exhausted_hook->exchange(0));
+                                                       return cxxlua::HookAction::resume();
+                                                     }));
+          // add_hook sets the main thread's hook; a coroutine keeps the
+          // count it was created with unless told.
+          if (event.thread != state.raw_state()) {
+            lua_sethook(event.thread, lua_gethook(event.thread), lua_gethookmask(event.thread) | LUA_MASKCOUNT, 1);
+          }
+        }
+        return budget_error();
+      });
+}
+
+// Builds the state over its parts: sandbox, host API and the instruction budget. Throws
+// when memory runs out part-way; whatever was built is left in vm.state.
+void open_vm_state(VmState& vm, bool thread_safe) {
+  cxxlua::StateOptions options = sandbox_options();
+  options.allocator = vm.allocator->function();
+  options.allocator_data = vm.allocator->data();
+  options.reference_observer = vm.references.get();
+  options.thread_safe = thread_safe;
+  vm.state = std::make_shared<cxxlua::State>(options);
+  apply_sandbox(*vm.state);
+  install_host_api(*vm.state, vm.host);
+  install_budget(vm);
+}
+
+}  // namespace
+
+VmState make_vm_state(bool thread_safe, std::size_t memory_cap, std::uint64_t instruction_budget) {
+  VmState vm = vm_parts(instruction_budget);
+  vm.memory_cap = memory_cap;
+  vm.allocator->set_byte_limit(memory_cap);
+  open_vm_state(vm, thread_safe);
+  return vm;
+}
+
+bool build_under_limit(std::size_t limit, std::uint64_t instruction_budget) {
+  VmState vm = vm_parts(instruction_budget);
+  vm.allocator->set_byte_limit(limit);
+  try {
+    open_vm_state(vm, false);
+  } catch (const cxxlua::Error&) {
+    // Out of memory part-way: expected under a small limit.
+  }
+  const bool built = vm.state != nullptr;
+  vm.allocator->set_byte_limit(0);
+  if (vm.state) {
+    vm.references->check_none_live("create_state under a tight limit");
+    vm.state->close();
+    vm.state.reset();
+  }
+  check_memory_returned(*vm.allocator, "create_state under a tight limit");
+  return built;
+}
+
+}  // namespace luahammer
