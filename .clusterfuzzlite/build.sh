@@ -16,15 +16,16 @@ cmake -S "$src" -B "$build" -G Ninja \
   -DLUAHAMMER_BUILD_TESTS=OFF -DLUAHAMMER_WERROR=OFF -DLUAHAMMER_PRESET=oss-fuzz
 cmake --build "$build" --target luahammer_fuzzers
 
-# baseline_lua_source is a yardstick for docs/performance.md, not worth fuzzing time.
-for source in "$src"/fuzz/*_fuzzer.cc; do
-  name=$(basename "$source" _fuzzer.cc)
-  [ "$name" = baseline_lua_source ] && continue
-  cp "$build/fuzz/${name}_fuzzer" "$OUT/$name"
-  cp "$src/fuzz/$name.options" "$OUT/$name.options"
-  cp "$src/fuzz/$name.dict" "$OUT/$name.dict"
+# Every campaign target of the build's manifest (luahammer-targets.tsv, written by CMake
+# from the fuzz target registry, fuzz/targets.def); comparison targets are yardsticks
+# for docs/performance.md, not worth fuzzing time.
+while IFS=$'\t' read -r name role fuzzer _replay seeds _regressions options; do
+  [ "$role" = campaign ] || continue
+  cp "$fuzzer" "$OUT/$name"
+  cp "$options" "$OUT/$name.options"
+  cp "$(dirname "$options")/$(sed -n 's/^dict *= *//p' "$options")" "$OUT/$name.dict"
   rm -f "$OUT/${name}_seed_corpus.zip"
-  if [ -d "$src/corpus/$name" ]; then
-    (cd "$src/corpus/$name" && zip -q -j "$OUT/${name}_seed_corpus.zip" ./*)
+  if [ -d "$seeds" ]; then
+    (cd "$seeds" && zip -q -j "$OUT/${name}_seed_corpus.zip" ./*)
   fi
-done
+done < <(grep -v '^#' "$build/luahammer-targets.tsv")

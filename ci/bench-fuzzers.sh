@@ -22,7 +22,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "bench-fuzzers.sh: --seconds must be a whole number" >&2; exit 2; }
-[ ${#targets[@]} -gt 0 ] || targets=(stack_balance hooks stored_functions finalizers coroutines_async lua_programs lua_source baseline_lua_source)
+# Every row of the registry (fuzz/targets.def), the comparison targets included.
+[ ${#targets[@]} -gt 0 ] ||
+  mapfile -t targets < <(sed -n 's/^LUAHAMMER_FUZZ_TARGET(\([a-z_0-9]*\),.*/\1/p' fuzz/targets.def)
 
 cmake --preset fuzz >/dev/null && cmake --build --preset fuzz >/dev/null || { echo "bench-fuzzers.sh: fuzz preset failed to build" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

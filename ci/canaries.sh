@@ -31,25 +31,11 @@ done
 [[ "$budget" =~ ^[0-9]+$ && "$budget" -gt 0 ]] || { echo "canaries.sh: --budget must be a positive number of seconds" >&2; exit 2; }
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -gt 0 ]] || { echo "canaries.sh: --runs must be a positive number" >&2; exit 2; }
 
-# canary  regression-case-filter  detector (fuzz target, or driver:<name> on the tsan canary build)
-table="guard_error_path        Mlua477.*               hooks
-unlocked_entry          Mlua431.*               driver:shared_state
-gc_drop_touches_state   Mlua423.*               stored_functions
-unref_after_close       Sol2_1431.*             stored_functions
-finalize_missed         Piccolo45.*             finalizers
-pending_swallowed       Mlua499.*               coroutines_async
-missing_checkstack      Sol2_696.*              stack_balance
-stack_leak              Sol2_717.*              stack_balance
-coroutine_state_ref     Sol2_890.*              stored_functions
-ref_leak                CatalogueRefLeak.*      stack_balance
-finalizer_skipped       Mlua4e92ea3.*           finalizers
-resurrected_userdata    Rlua19.*                finalizers
-destroy_unconstructed   LuaBridge209.*          finalizers
-double_destroy          Sol2_1009.*             finalizers
-unref_in_gc_deadlock    Mlua949906f.*           driver:shared_state
-longjmp_skips_dtor      Sol2_592.*              stack_balance
-hook_yield_truncates    Mlua723.*               coroutines_async
-resume_running          Mlua416.*               coroutines_async"
+# canary  regression-case-filter  detector (fuzz target, or driver:<name> on the tsan canary
+# build): the rows of binding/include/cxxlua/canaries.def, the one table of canaries.
+table=$(sed -n 's/^CXXLUA_CANARY_ROW(\([a-z_0-9]*\), *\([A-Za-z_0-9]*\), *\([a-z_:]*\),.*/\1 \2.* \3/p' \
+  binding/include/cxxlua/canaries.def)
+[ -n "$table" ] || { echo "canaries.sh: no rows in binding/include/cxxlua/canaries.def" >&2; exit 2; }
 known=$(echo "$table" | awk '{print $1}')
 if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(echo "$known"); fi
 for n in "${names[@]}"; do

@@ -35,10 +35,17 @@ fi
 bin=build/coverage/fuzz
 [ -d "$bin" ] || { echo "coverage.sh: $bin does not exist; build the coverage preset first" >&2; exit 2; }
 
-# Replay binaries: the fuzz targets', and the module fuzzers' (build/coverage/modules).
-replay_of() { if [[ "$1" == module_* ]]; then echo "build/coverage/modules/$1_replay"; else echo "$bin/$1_replay"; fi; }
-mapfile -t all < <(find "$bin" build/coverage/modules -maxdepth 1 -type f -perm -u+x -name '*_replay' -printf '%f\n' 2>/dev/null |
-                   sed 's/_replay$//' | grep -v '^baseline_' | sort)
+# Replay binaries, seeds and regressions of every target the build's manifest lists
+# (luahammer-targets.tsv: ours, the modules', a user's), comparison targets left out.
+manifest=build/coverage/luahammer-targets.tsv
+[ -f "$manifest" ] || { echo "coverage.sh: no $manifest; configure the coverage preset first" >&2; exit 2; }
+declare -A replay_of seeds_of regressions_of
+all=()
+while IFS=$'\t' read -r name role _fuzzer replay seeds regressions _options; do
+  [ "$role" = comparison ] && continue
+  replay_of[$name]=$replay; seeds_of[$name]=$seeds; regressions_of[$name]=$regressions
+  all+=("$name")
+done < <(grep -v '^#' "$manifest" | sort)
 if [ -n "$targets" ]; then
   IFS=, read -ra wanted <<<"$targets"
   for t in "${wanted[@]}"; do
@@ -51,10 +58,11 @@ rm -rf "$out/profiles" "$out/html"; mkdir -p "$out/profiles"
 status=0; objects=()
 for t in "${all[@]}"; do
   dirs=()
-  for d in "corpus/$t" "corpus/regressions/$t" "${roots[@]/%//$t}"; do
+  for d in "${seeds_of[$t]}" "${regressions_of[$t]}" "${roots[@]/%//$t}"; do
     [ -d "$d" ] && dirs+=("$d")
   done
-  replay=$(replay_of "$t")
+  replay=${replay_of[$t]}
+  [ -x "$replay" ] || { echo "coverage: $t: no replay binary (build the coverage preset)"; status=1; continue; }
   objects+=(-object "$replay")
   [ ${#dirs[@]} -gt 0 ] || { echo "coverage: $t: no corpus to replay"; continue; }
   # In batches: an input that crashes (a finding, or memory corruption the coverage build

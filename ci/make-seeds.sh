@@ -9,7 +9,9 @@ cd "$root"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --target make_seeds >/dev/null
 tool=$(find "build/$preset" -type f -name make_seeds -perm -u+x | head -1)
-for target in stack_balance hooks stored_functions finalizers coroutines_async lua_programs; do
+# The op-program targets of the registry (fuzz/targets.def).
+mapfile -t targets < <(sed -n 's/^LUAHAMMER_FUZZ_TARGET(\([a-z_0-9]*\), *op,.*/\1/p' fuzz/targets.def)
+for target in "${targets[@]}"; do
   rm -rf "corpus/$target"
   mkdir -p "corpus/$target"
   "$tool" "$target" "corpus/$target"

@@ -157,15 +157,36 @@ def signature(output):
 
 # ------------------------------------------------------------------------- targets
 
+MANIFEST = "luahammer-targets.tsv"
+MANIFEST_COLUMNS = ("name", "role", "fuzzer", "replay", "seeds", "regressions", "options")
+
+
+def read_manifest(build_dir):
+    """The rows of the build tree's manifest (written by CMake: cmake/LuahammerHelpers.cmake,
+    luahammer_manifest_row): every fuzz target of the build, ours and a user's alike."""
+    path = os.path.join(build_dir, MANIFEST)
+    if not os.path.exists(path):
+        raise Fatal(f"no {MANIFEST} in {os.path.relpath(build_dir, ROOT)} (configure it with cmake first)")
+    rows = {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != len(MANIFEST_COLUMNS):
+                raise Fatal(f"{path}:{number}: expected {len(MANIFEST_COLUMNS)} tab-separated columns")
+            row = dict(zip(MANIFEST_COLUMNS, fields))
+            rows[row["name"]] = row
+    return rows
+
+
 class Target:
-    def __init__(self, name, args, build_dir):
-        self.name = name
-        self.binary = os.path.join(build_dir, "fuzz", f"{name}_fuzzer")
-        if name.startswith("module_"):
-            self.binary = os.path.join(build_dir, "modules", f"{name}_fuzzer")
-        self.replay = self.binary[: -len("_fuzzer")] + "_replay"
-        self.seeds = os.path.join(ROOT, "corpus", name)
-        self.options = self.read_options()
+    def __init__(self, row, args):
+        self.name = name = row["name"]
+        self.binary = row["fuzzer"]
+        self.replay = row["replay"]
+        self.seeds = row["seeds"]
+        self.options = self.read_options(row["options"])
         self.work = os.path.join(args.out, "work", name)
         self.new = os.path.join(self.work, "new")
         self.artifacts = os.path.join(self.work, "artifacts")
@@ -196,9 +217,9 @@ class Target:
             if name.startswith(".tmp-"):
                 shutil.rmtree(os.path.join(self.crashes, name), ignore_errors=True)
 
-    def read_options(self):
-        """`<target>.options` beside the binary: libFuzzer flags, dict path made absolute."""
-        path = self.binary[: -len("_fuzzer")] + ".options"
+    @staticmethod
+    def read_options(path):
+        """The target's `.options` file: libFuzzer flags, dict path made absolute."""
         flags = {}
         if os.path.exists(path):
             for line in open(path):
@@ -677,11 +698,9 @@ def parse(argv):
 
 
 def known_canaries():
-    """The canary names of CXXLUA_CANARY_LIST, the one table of them."""
-    with open(os.path.join(ROOT, "binding", "include", "cxxlua", "canary.hpp")) as f:
-        text = f.read()
-    table = text[text.index("#define CXXLUA_CANARY_LIST"):text.index("enum class Site")]
-    return re.findall(r"X\((\w+)\)", table)
+    """The canary names of binding/include/cxxlua/canaries.def, the one table of them."""
+    with open(os.path.join(ROOT, "binding", "include", "cxxlua", "canaries.def")) as f:
+        return re.findall(r"^CXXLUA_CANARY_ROW\((\w+),", f.read(), re.M)
 
 
 def build(args):
@@ -696,14 +715,11 @@ def build(args):
 
 
 def discover(args, build_dir):
-    names = []
-    fuzz_dir = os.path.join(build_dir, "fuzz")
-    if os.path.isdir(fuzz_dir):
-        names += [n[:-7] for n in os.listdir(fuzz_dir) if n.endswith("_fuzzer") and not n.startswith("baseline_")]
-    mod_dir = os.path.join(build_dir, "modules")
-    if args.modules and os.path.isdir(mod_dir):
-        names += [n[:-7] for n in os.listdir(mod_dir) if n.startswith("module_") and n.endswith("_fuzzer")]
-    names = sorted(names)
+    """The campaign's targets: the manifest's rows with a fuzzer binary, the comparison
+    targets left out, the modules' only with --modules; or those --targets names."""
+    rows = read_manifest(build_dir)
+    names = sorted(n for n, r in rows.items() if r["fuzzer"] != "-" and os.path.exists(r["fuzzer"])
+                   and (r["role"] == "campaign" or (r["role"] == "module" and args.modules)))
     if args.targets:
         wanted = list(dict.fromkeys(t for t in args.targets.split(",") if t))  # each once, in order
         for t in wanted:
@@ -713,7 +729,7 @@ def discover(args, build_dir):
         names = wanted
     if not names:
         raise Fatal(f"no fuzz targets are built in {os.path.relpath(build_dir, ROOT)}")
-    return names
+    return {n: rows[n] for n in names}
 
 
 def main(argv):
@@ -727,7 +743,8 @@ def main(argv):
     Groups.start(args.out)
     build(args)
     build_dir = os.path.join(ROOT, "build", args.preset)
-    names = discover(args, build_dir)
+    rows = discover(args, build_dir)
+    names = list(rows)
 
     state_path = os.path.join(args.out, "run.json")
     run_state = read_json(state_path, None)
@@ -747,7 +764,7 @@ def main(argv):
         entry = run_state["targets"][name]
         if entry.get("status") == "done":
             continue
-        target = Target(name, args, build_dir)
+        target = Target(rows[name], args)
         log_path = os.path.join(target.work, f"{run_state['id']}.log")
         # Leftovers of an interrupted run first: crash files, then a half-done merge.
         target.tidy()
@@ -783,7 +800,7 @@ def main(argv):
 
     if args.update_corpus:
         for name in names:
-            target = Target(name, args, build_dir)
+            target = Target(rows[name], args)
             os.makedirs(target.seeds, exist_ok=True)
             before = count_files(target.seeds)
             if merge(target, os.path.join(target.work, f"{run_state['id']}.log"), target.seeds, [target.corpus]):

@@ -31,9 +31,8 @@ if ! bash "$root/.clusterfuzzlite/build.sh" >"$scratch/build.log" 2>&1; then
 fi
 
 failed=0; checked=0
-for source in "$root"/fuzz/*_fuzzer.cc; do
-  name=$(basename "$source" _fuzzer.cc)
-  [ "$name" = baseline_lua_source ] && continue
+mapfile -t names < <(sed -n 's/^LUAHAMMER_FUZZ_TARGET(\([a-z_0-9]*\), *\(op\|own\),.*/\1/p' "$root/fuzz/targets.def")
+for name in "${names[@]}"; do
   checked=$((checked + 1))
   for f in "$name" "$name.options" "$name.dict" "${name}_seed_corpus.zip"; do
     [ -s "$OUT/$f" ] || { echo "ossfuzz-local: $name: \$OUT/$f is missing"; failed=1; }

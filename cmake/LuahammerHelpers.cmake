@@ -40,19 +40,26 @@ function(luahammer_link_fuzzing_engine target)
   add_dependencies(luahammer_fuzzers ${target})
 endfunction()
 
-# luahammer_add_fuzzer(<name> [SMOKE_RUNS n])
-# Adds, from fuzz/<name>_fuzzer.cc with <name>.dict and <name>.options beside it:
+# luahammer_add_fuzzer(<name> [SMOKE_RUNS n] [SOURCE file] [ROLE campaign|comparison])
+# Adds, from fuzz/<name>_fuzzer.cc (or SOURCE) with <name>.dict and <name>.options beside it:
 #  - <name>_fuzzer: the libFuzzer binary (fuzz preset only);
 #  - <name>_replay: the standalone replay binary (every preset; --explain prints an input);
 #  - ctest fuzz-smoke: the seed corpus corpus/<name>/ replayed, plus (fuzz preset) a short
 #    libFuzzer run from it into a scratch corpus in the build tree;
-#  - ctest regression: corpus/regressions/<name>/ replayed.
+#  - ctest regression: corpus/regressions/<name>/ replayed;
+#  - a row of the build tree's manifest (luahammer_manifest_row).
 function(luahammer_add_fuzzer name)
-  cmake_parse_arguments(ARG "" "SMOKE_RUNS" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "SMOKE_RUNS;SOURCE;ROLE" "" ${ARGN})
   if(NOT ARG_SMOKE_RUNS)
     set(ARG_SMOKE_RUNS 300)
   endif()
+  if(NOT ARG_ROLE)
+    set(ARG_ROLE campaign)
+  endif()
   set(source ${CMAKE_CURRENT_SOURCE_DIR}/${name}_fuzzer.cc)
+  if(ARG_SOURCE)
+    set(source ${ARG_SOURCE})
+  endif()
   set(seeds ${PROJECT_SOURCE_DIR}/corpus/${name})
   set(regressions ${PROJECT_SOURCE_DIR}/corpus/regressions/${name})
   foreach(required ${source} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.dict ${CMAKE_CURRENT_SOURCE_DIR}/${name}.options)
@@ -90,6 +97,31 @@ function(luahammer_add_fuzzer name)
       set_tests_properties(fuzz_smoke.${name}.libfuzzer PROPERTIES LABELS fuzz-smoke TIMEOUT 300)
     endif()
   endif()
+  luahammer_manifest_row(${name} ${ARG_ROLE} ${name}_replay ${seeds} ${regressions}
+                         ${CMAKE_CURRENT_SOURCE_DIR}/${name}.options)
+endfunction()
+
+# luahammer_manifest_row(<name> <role> <replay target> <seeds> <regressions> <options file>)
+# One row of the build tree's manifest, luahammer-targets.tsv (written at the end of the
+# configure by luahammer_write_manifest): what the nightly campaign and the scripts read
+# to find every fuzz target of this build, wherever it was added. Columns, tab-separated:
+# name, role (campaign, comparison, module), fuzzer binary (- without LUAHAMMER_FUZZING),
+# replay binary, seeds folder, regressions folder, libFuzzer options file.
+function(luahammer_manifest_row name role replay seeds regressions options)
+  set(fuzzer "-")
+  if(TARGET ${name}_fuzzer)
+    set(fuzzer "$<TARGET_FILE:${name}_fuzzer>")
+  endif()
+  set(tab "\t")
+  set_property(GLOBAL APPEND PROPERTY LUAHAMMER_MANIFEST_ROWS
+               "${name}${tab}${role}${tab}${fuzzer}${tab}$<TARGET_FILE:${replay}>${tab}${seeds}${tab}${regressions}${tab}${options}")
+endfunction()
+
+function(luahammer_write_manifest)
+  get_property(rows GLOBAL PROPERTY LUAHAMMER_MANIFEST_ROWS)
+  list(JOIN rows "\n" content)
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/luahammer-targets.tsv
+       CONTENT "# name\trole\tfuzzer\treplay\tseeds\tregressions\toptions\n${content}\n")
 endfunction()
 
 # luahammer_add_module_fuzzer(<name> DIR <source folder> SOURCES <file>… OPEN <luaopen_x>
@@ -180,6 +212,8 @@ function(luahammer_add_module_fuzzer name)
   #   needs: <sanitizer that reports it, or none>
   #   report: <regular expression for the report's first line>
   set(regressions ${ARG_CORPUS_ROOT}/regressions/${target})
+  luahammer_manifest_row(${target} module ${target}_replay ${seeds} ${regressions}
+                         ${CMAKE_CURRENT_BINARY_DIR}/${target}.options)
   if(EXISTS ${regressions})
     file(GLOB inputs LIST_DIRECTORIES false ${regressions}/*)
     list(FILTER inputs EXCLUDE REGEX "\\.expect$")

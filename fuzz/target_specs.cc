@@ -6,13 +6,13 @@ namespace luahammer::fuzz {
 
 namespace {
 
-TargetSpec stack_balance() {
+TargetSpec spec_stack_balance() {
   TargetSpec spec;
   spec.program.max_ops = 48;
   return spec;
 }
 
-TargetSpec hooks() {
+TargetSpec spec_hooks() {
   TargetSpec spec;
   spec.program.leading_hook_plan = true;
   spec.program.max_states = 1;
@@ -26,7 +26,7 @@ TargetSpec hooks() {
   return spec;
 }
 
-TargetSpec stored_functions() {
+TargetSpec spec_stored_functions() {
   TargetSpec spec;
   spec.program.max_states = 3;
   spec.program.menu = {OpCode::CreateState,     OpCode::CloseState,         OpCode::LoadSnippet,
@@ -40,7 +40,7 @@ TargetSpec stored_functions() {
   return spec;
 }
 
-TargetSpec finalizers() {
+TargetSpec spec_finalizers() {
   TargetSpec spec;
   spec.program.menu = {
       OpCode::CreateUserdata,  OpCode::TakeUserdata,   OpCode::DestroyUserdata, OpCode::BorrowUserdata,
@@ -52,7 +52,7 @@ TargetSpec finalizers() {
   return spec;
 }
 
-TargetSpec coroutines_async() {
+TargetSpec spec_coroutines_async() {
   TargetSpec spec;
   spec.program.menu = {
       OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::StartAsync,
@@ -63,7 +63,7 @@ TargetSpec coroutines_async() {
   return spec;
 }
 
-TargetSpec lua_programs() {
+TargetSpec spec_lua_programs() {
   TargetSpec spec;
   spec.program.max_ops = 16;
   spec.program.generator = GeneratorOptions{40, 3, 6, true};
@@ -73,21 +73,39 @@ TargetSpec lua_programs() {
   return spec;
 }
 
+struct OpTarget {
+  const char* name;
+  TargetSpec (*spec)();
+};
+
+// The op rows of the registry, each with its spec function.
+#define LUAHAMMER_FUZZ_TARGET_op(name) {#name, &spec_##name},
+#define LUAHAMMER_FUZZ_TARGET_own(name)
+#define LUAHAMMER_FUZZ_TARGET_comparison(name)
+#define LUAHAMMER_FUZZ_TARGET(name, kind, smoke_runs, what) LUAHAMMER_FUZZ_TARGET_##kind(name)
+const OpTarget kOpTargets[] = {
+#include "targets.def"
+};
+#undef LUAHAMMER_FUZZ_TARGET
+#undef LUAHAMMER_FUZZ_TARGET_op
+#undef LUAHAMMER_FUZZ_TARGET_own
+#undef LUAHAMMER_FUZZ_TARGET_comparison
+
 }  // namespace
 
 const std::vector<std::string>& op_target_names() {
-  static const std::vector<std::string> names = {"stack_balance",    "hooks",       "stored_functions", "finalizers",
-                                                 "coroutines_async", "lua_programs"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const OpTarget& target : kOpTargets) out.emplace_back(target.name);
+    return out;
+  }();
   return names;
 }
 
 TargetSpec spec_for(const std::string& name) {
-  if (name == "stack_balance") return stack_balance();
-  if (name == "hooks") return hooks();
-  if (name == "stored_functions") return stored_functions();
-  if (name == "finalizers") return finalizers();
-  if (name == "coroutines_async") return coroutines_async();
-  if (name == "lua_programs") return lua_programs();
+  for (const OpTarget& target : kOpTargets) {
+    if (name == target.name) return target.spec();
+  }
   throw std::invalid_argument("no op-program fuzz target named '" + name + "'");
 }
 

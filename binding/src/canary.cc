@@ -8,9 +8,9 @@ namespace cxxlua::canary {
 
 namespace {
 const char* const kNames[] = {
-#define CXXLUA_CANARY_NAME(n) #n,
-    CXXLUA_CANARY_LIST(CXXLUA_CANARY_NAME)
-#undef CXXLUA_CANARY_NAME
+#define CXXLUA_CANARY_ROW(name, suite, detector, site) #name,
+#include "cxxlua/canaries.def"
+#undef CXXLUA_CANARY_ROW
 };
 
 Site parse() noexcept {

@@ -258,8 +258,16 @@ class Campaign(unittest.TestCase):
         with open(binary, "w") as f:
             f.write(FAKE_LIBFUZZER)
         os.chmod(binary, 0o755)
+        self.write_manifest(binary)
         self.out = tempfile.mkdtemp()
         self.argv = ["--no-build", "--no-coverage", "--preset", self.preset, "--out", self.out, "--minutes", "1"]
+
+    def write_manifest(self, binary, role="campaign"):
+        fuzz = os.path.join(self.build, "fuzz")
+        with open(os.path.join(self.build, nightly.MANIFEST), "w") as f:
+            f.write("# " + "\t".join(nightly.MANIFEST_COLUMNS) + "\n")
+            f.write("\t".join(["fake", role, binary, os.path.join(fuzz, "fake_replay"), os.path.join(fuzz, "seeds"),
+                               os.path.join(fuzz, "regressions"), os.path.join(fuzz, "fake.options")]) + "\n")
 
     def tearDown(self):
         import shutil
@@ -282,6 +290,14 @@ class Campaign(unittest.TestCase):
         self.assertEqual(nightly.entry_point(self.argv + ["--targets", "fake,fake"]), 0)
         state = json.load(open(os.path.join(self.out, "run.json")))
         self.assertEqual(list(state["targets"]), ["fake"])
+
+    def test_a_comparison_target_is_not_in_the_campaign(self):
+        self.write_manifest(os.path.join(self.build, "fuzz", "fake_fuzzer"), role="comparison")
+        self.assertEqual(nightly.entry_point(self.argv), 2)
+
+    def test_a_build_tree_without_a_manifest_is_one_line_and_exit_2(self):
+        os.remove(os.path.join(self.build, nightly.MANIFEST))
+        self.assertEqual(nightly.entry_point(self.argv), 2)
 
     def test_an_out_folder_that_is_a_file_is_one_line_and_exit_2(self):
         path = os.path.join(self.out, "a-file")

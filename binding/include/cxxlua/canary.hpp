@@ -7,33 +7,12 @@
 
 namespace cxxlua::canary {
 
-// clang-format off
-#define CXXLUA_CANARY_LIST(X) \
-  X(guard_error_path) \
-  X(unlocked_entry) \
-  X(gc_drop_touches_state) \
-  X(unref_after_close) \
-  X(finalize_missed) \
-  X(pending_swallowed) \
-  X(missing_checkstack) \
-  X(stack_leak) \
-  X(coroutine_state_ref) \
-  X(ref_leak) \
-  X(finalizer_skipped) \
-  X(resurrected_userdata) \
-  X(destroy_unconstructed) \
-  X(double_destroy) \
-  X(unref_in_gc_deadlock) \
-  X(longjmp_skips_dtor) \
-  X(hook_yield_truncates) \
-  X(resume_running)
-// clang-format on
-
+// One enumerator per row of canaries.def, the one table of canaries.
 enum class Site {
-#define CXXLUA_CANARY_ENUM(name) name,
-  CXXLUA_CANARY_LIST(CXXLUA_CANARY_ENUM)
-#undef CXXLUA_CANARY_ENUM
-      count
+#define CXXLUA_CANARY_ROW(name, suite, detector, site) name,
+#include "cxxlua/canaries.def"
+#undef CXXLUA_CANARY_ROW
+  count
 };
 
 const char* name(Site site) noexcept;
