@@ -28,7 +28,7 @@ done
 
 cmake --preset fuzz >/dev/null && cmake --build --preset fuzz >/dev/null || { echo "bench-fuzzers.sh: fuzz preset failed to build" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-export ASAN_OPTIONS=${ASAN_OPTIONS:-$(python3 -c 'import sys; sys.path.insert(0, "ci"); import nightly; print(nightly.FUZZ_ASAN_OPTIONS)')}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-$(python3 -c 'import sys; sys.path.insert(0, "ci"); import campaign; print(campaign.FUZZ_ASAN_OPTIONS)')}
 table="| target | exec/s | CPU-s / 10,000 execs | cov (edges) | corpus | findings |\n|---|---:|---:|---:|---:|---:|\n"
 status=0
 for t in "${targets[@]}"; do

@@ -4,7 +4,8 @@
 #   clang-tidy (.clang-tidy: a bug-finding subset) on the library and target sources,
 #     with a build tree's compile_commands.json (default build/asan; configure it first);
 #   ShellCheck, warnings and errors, on every shell script;
-#   pyflakes on the Python.
+#   pyflakes on the Python, and ruff as well where it is installed (Debian 12 has no ruff
+#   package; CI runs pyflakes, which is ruff's default rule set F).
 # usage: ci/lint.sh [--no-tidy] [--build DIR]
 # Exit status: 0 clean, 1 violations (each tool's own lines first), 2 usage or setup error.
 set -uo pipefail
@@ -32,6 +33,7 @@ if ! shellcheck -S warning "${scripts[@]}"; then failed+=(shellcheck); fi
 
 mapfile -t python < <(git ls-files '*.py')
 if ! pyflakes3 "${python[@]}"; then failed+=(pyflakes); fi
+if command -v ruff >/dev/null && ! ruff check --quiet --line-length 120 "${python[@]}"; then failed+=(ruff); fi
 
 if [ $tidy = 1 ]; then
   [ -f "$build/compile_commands.json" ] || { echo "lint.sh: no $build/compile_commands.json (configure a preset first)" >&2; exit 2; }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <luahammer/opvm/mutator.hpp>
 #include <luahammer/opvm/op_vm.hpp>
 #include <luahammer/core/oracles.hpp>
 
@@ -31,15 +32,30 @@ std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, 
 // Text for --explain: what the input decodes to.
 std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
 
-#define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                       \
-  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                \
-    luahammer::install_terminate_handler();                                           \
-    return 0;                                                                         \
-  }                                                                                   \
-  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
-    static const luahammer::fuzz::TargetSpec spec = spec_function();                  \
-    return luahammer::fuzz::run_op_target(spec, data, size);                          \
-  }                                                                                   \
-  std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {    \
-    return luahammer::fuzz::explain_op_target(spec_function(), data, size);           \
+// libFuzzer's byte mutator; weak, so the replay binaries (no libFuzzer) link without it
+// (they never mutate).
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size)
+    __attribute__((weak));
+
+#define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                                                      \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                                               \
+    luahammer::install_terminate_handler();                                                                          \
+    return 0;                                                                                                        \
+  }                                                                                                                  \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {                                \
+    static const luahammer::fuzz::TargetSpec spec = spec_function();                                                 \
+    return luahammer::fuzz::run_op_target(spec, data, size);                                                         \
+  }                                                                                                                  \
+  std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {                                   \
+    return luahammer::fuzz::explain_op_target(spec_function(), data, size);                                          \
+  }                                                                                                                  \
+  extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,         \
+                                                 unsigned seed) {                                                    \
+    static const luahammer::fuzz::TargetSpec spec = spec_function();                                                 \
+    return luahammer::mutate_program(data, size, max_size, seed, spec.program, &LLVMFuzzerMutate);                   \
+  }                                                                                                                  \
+  extern "C" std::size_t LLVMFuzzerCustomCrossOver(const std::uint8_t* a, std::size_t a_size, const std::uint8_t* b, \
+                                                   std::size_t b_size, std::uint8_t* out, std::size_t max_size,      \
+                                                   unsigned seed) {                                                  \
+    return luahammer::cross_over_programs(a, a_size, b, b_size, out, max_size, seed);                                \
   }

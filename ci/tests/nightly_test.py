@@ -1,4 +1,4 @@
-"""Tests of ci/nightly.py's own logic: signatures, finding storage, reports, arguments.
+"""Tests of the nightly campaign's own logic (ci/campaign/): signatures, finding storage, reports, arguments.
 The fuzzing itself is exercised by the canary runs (docs/canaries.md, README)."""
 
 import json
@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import nightly  # noqa: E402
+import campaign as nightly  # noqa: E402  (the package behind ci/nightly.py)
 
 ROOT = nightly.ROOT
 

@@ -1,0 +1,91 @@
+"""A finding's signature: its kind and first report line, and the first frames in our code."""
+
+import hashlib
+import os
+import re
+
+from .common import ROOT
+
+# ---------------------------------------------------------------------- signatures
+
+SANITIZER_LINE = re.compile(
+    r"(ERROR: (AddressSanitizer|LeakSanitizer|MemorySanitizer|libFuzzer): .*"
+    r"|WARNING: ThreadSanitizer: .*|runtime error: .*|Assertion `.*' failed.*)")
+OUR_LINE = re.compile(r"^(luahammer|cxxlua): .*")
+FRAME = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ in (.+?) (/\S+?)(?::(\d+))?(?::\d+)?$")
+# Code under test and ours; a fuzzed module's own frames come first in its reports.
+OUR_DIRS = ("binding/", "harness/", "fuzz/", "repro/", "modules/", "third_party/modules/")
+# Frames that only report a finding: they say nothing about where it happened.
+REPORTING_FILES = ("harness/core/src/oracles.cc", "harness/opvm/src/binding_oracles.cc", "binding/src/stack_guard.cc", "binding/include/cxxlua/stack_guard.hpp")
+
+
+def function_name(frame):
+    """A frame's function without template arguments or parameters: the instantiation
+    (register_type<Probe> vs register_type<Fragile>) is not a different bug."""
+    previous = None
+    while previous != frame:
+        previous = frame
+        frame = re.sub(r"<[^<>]*>|\([^()]*\)", "", frame)
+    return frame.replace(" const", "").strip()
+
+
+def first_report_line(output):
+    """The first oracle or sanitizer line of a report, with run-specific parts removed."""
+    for raw in output.splitlines():
+        line = re.sub(r"^==\d+==\s*", "", raw.strip())
+        if OUR_LINE.match(line):
+            return line
+        m = SANITIZER_LINE.search(line)
+        if m:
+            return m.group(0)
+    return None
+
+
+def normalize(line):
+    line = re.sub(r"0x[0-9a-fA-F]+", "0x", line)
+    line = re.sub(r"\b\d+\b", "N", line)
+    line = re.sub(r"\s+(on address|at pc|bp|sp) 0x.*", "", line)
+    return line[:160]
+
+
+def our_frames(output, limit=2):
+    """Function names of the top two frames in luahammer's own code (else of any code).
+    Two, not three: the third is usually a caller (set-up or lazy registration) and
+    would split one bug into several signatures."""
+    ours, anyf = [], []
+    for raw in output.splitlines():
+        m = FRAME.match(raw)
+        if not m:
+            continue
+        func, path = m.group(2), m.group(3)
+        rel = os.path.relpath(path, ROOT) if path.startswith(ROOT + "/") else None
+        if "compiler-rt" in path or "libFuzzer" in path or "/sanitizer_common/" in path:
+            continue
+        func = function_name(func)
+        anyf.append(func)
+        if rel and rel.startswith(OUR_DIRS) and not rel.startswith(REPORTING_FILES):
+            ours.append(func)
+    chosen = ours or anyf
+    return chosen[:limit]
+
+
+def slug(text, size=48):
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:size].strip("-") or "unknown"
+
+
+# Reports whose stack says where the input happened to be, not where a bug is: a timeout
+# and a budget escape are one signature per target, whatever was running at the moment.
+FRAMELESS = re.compile(r"libFuzzer: timeout|luahammer: budget escape")
+ESCAPE = re.compile(r"^luahammer: budget escape")
+
+
+def signature(output):
+    line = first_report_line(output)
+    if line is None:
+        return None, None, []
+    kind = normalize(line)
+    frames = [] if FRAMELESS.search(line) else our_frames(output)
+    digest = hashlib.sha1((kind + "\n" + "\n".join(frames)).encode()).hexdigest()[:10]
+    kind_slug = slug(re.sub(r"^(luahammer|cxxlua): ", r"\1 ", kind).replace("ERROR: ", ""))
+    return f"{kind_slug}-{digest}", line, frames
