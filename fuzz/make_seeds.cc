@@ -16,15 +16,29 @@
 
 namespace {
 
-// An op's name, and the variant its operands select where its row names one.
+// An op's name, and the variant its operands select where its row names one; and
+// "run_<snippet>" for a snippet that a later op runs (a call, or an async call, which the
+// program's end drives to completion, on the slot it was loaded into): a seed that only
+// loads a chunk never runs its code.
 std::set<std::string> features_of(const luahammer::OpProgram& program) {
+  using luahammer::OpCode;
   std::set<std::string> features;
+  std::string loaded[8];  // the snippet last loaded into each value slot
   for (const luahammer::Op& op : program.ops) {
     const luahammer::OpInfo* info = luahammer::op_info(op.code);
     features.insert(info->name);
     if (info->feature != nullptr) {
       std::string variant = info->feature(op);
       if (!variant.empty()) features.insert(std::move(variant));
+    }
+    const bool runs = op.code == OpCode::CallFunction || op.code == OpCode::StartAsync;
+    if (runs && !loaded[op.a % 8].empty()) features.insert("run_" + loaded[op.a % 8]);
+    if (op.code == OpCode::LoadSnippet) {
+      loaded[op.a % 8] = luahammer::snippet_name(op.n);
+    } else {
+      // Any other op may write slot a or b: what they hold is unknown from here.
+      if (op.code != OpCode::CallFunction && op.code != OpCode::StartAsync) loaded[op.a % 8].clear();
+      loaded[op.b % 8].clear();
     }
   }
   return features;
@@ -39,7 +53,7 @@ int main(int argc, char** argv) {
   }
   const std::string target = argv[1];
   const std::string out = argv[2];
-  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 48;
+  const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 128;
   luahammer::fuzz::TargetSpec spec;
   try {
     spec = luahammer::fuzz::spec_for(target);
