@@ -3,10 +3,14 @@
 // kept ones do not exercise yet (an op, or a variant its row names: a snippet, a hook
 // action), naming each file for what it adds. Deterministic: seeds are regenerated with
 // ci/make-seeds.sh when an op or snippet is added (old seeds keep their meaning).
-// usage: make_seeds TARGET OUTDIR [COUNT]
+// usage: make_seeds TARGET OUTDIR [COUNT]   (COUNT: at most that many new seeds)
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -61,10 +65,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "make_seeds: %s\n", e.what());
     return 2;
   }
-  std::mt19937_64 rng(0x5eed);
+  // The seeds already there stay as they are (their meaning never changes: docs/op-programs.md);
+  // new ones are added for what they do not cover yet, numbered after them.
   std::set<std::string> covered;
   long kept = 0;
-  for (int attempt = 0; attempt < 200000 && kept < count; ++attempt) {
+  if (DIR* dir = opendir(out.c_str())) {
+    std::vector<std::string> names;
+    while (const dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+    }
+    closedir(dir);
+    std::sort(names.begin(), names.end());
+    for (const std::string& existing : names) {
+      std::ifstream in(out + "/" + existing, std::ios::binary);
+      const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const auto features = features_of(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program));
+      covered.insert(features.begin(), features.end());
+      kept = std::max(kept, std::strtol(existing.c_str(), nullptr, 10));
+    }
+  }
+  const long first_new = kept;
+  std::mt19937_64 rng(0x5eed);
+  for (int attempt = 0; attempt < 200000 && kept - first_new < count; ++attempt) {
     const std::vector<std::uint8_t> bytes = luahammer::random_program(rng, spec.program, 64 + rng() % 448);
     const luahammer::OpProgram program = luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program);
     std::vector<std::string> added;
@@ -90,6 +112,7 @@ int main(int argc, char** argv) {
     covered.insert(added.begin(), added.end());
     ++kept;
   }
-  std::printf("make_seeds: %s: %ld seeds covering %zu features\n", target.c_str(), kept, covered.size());
+  std::printf("make_seeds: %s: %ld new seeds (%ld in all) covering %zu features\n", target.c_str(), kept - first_new,
+              kept, covered.size());
   return 0;
 }

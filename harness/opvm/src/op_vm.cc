@@ -17,19 +17,6 @@ const std::vector<OpInfo>& all_op_infos() {
   static const std::vector<OpInfo> infos = {
 #define LUAHAMMER_OP(code, Name, name, payload, flags, detail, feature) \
   {OpCode::Name, #name, payload, flags, &ops::name, detail, feature},
-#define detail_create_state ops::detail_create_state
-#define detail_load_snippet ops::detail_load_snippet
-#define detail_hook_plan ops::detail_hook_plan
-#define detail_thread_hook ops::detail_thread_hook
-#define detail_fail_plan ops::detail_fail_plan
-#define feature_create_state ops::feature_create_state
-#define feature_register_types ops::feature_register_types
-#define feature_inspect_table ops::feature_inspect_table
-#define feature_load_snippet ops::feature_load_snippet
-#define feature_create_userdata ops::feature_create_userdata
-#define feature_borrow_userdata ops::feature_borrow_userdata
-#define feature_hook_plan ops::feature_hook_plan
-#define feature_set_memory_limit ops::feature_set_memory_limit
 #include <luahammer/opvm/ops.def>
 #undef LUAHAMMER_OP
   };

@@ -83,6 +83,7 @@ std::string feature_create_userdata(const Op& op);
 std::string feature_borrow_userdata(const Op& op);
 std::string feature_hook_plan(const Op& op);
 std::string feature_set_memory_limit(const Op& op);
+std::string feature_call_many_args(const Op& op);
 }  // namespace ops
 
 }  // namespace luahammer

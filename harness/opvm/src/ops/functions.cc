@@ -13,6 +13,9 @@ using cxxlua::Table;
 
 namespace {
 
+// call_many_args' argument counts: at, just past and far past the guaranteed slots.
+constexpr std::uint32_t kManyArgs[] = {19, 20, 21, 40, 255, 299};
+
 Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) {
   switch (variant) {
     case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return a + b; });
@@ -63,6 +66,23 @@ void call_function(Runtime& rt, const Op& op) {
     MultiValue results = function.call_values(args);
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
   }
+}
+
+// A call with more arguments than the stack slots Lua guarantees (LUA_MINSTACK, 20): up
+// to 299, each a slot's value, so the binding must make room as it pushes them (sol2 #696).
+void call_many_args(Runtime& rt, const Op& op) {
+  if (const Function* f = rt.slot_as<Function>(op.a)) {
+    Function function = *f;
+    MultiValue args;
+    const std::uint32_t count = kManyArgs[op.n % std::size(kManyArgs)];
+    for (std::uint32_t i = 0; i < count; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
+    MultiValue results = function.call_values(args);
+    if (!results.empty()) rt.slots[op.b] = std::move(results.front());
+  }
+}
+
+std::string feature_call_many_args(const Op& op) {
+  return "call_with_" + std::to_string(kManyArgs[op.n % std::size(kManyArgs)]) + "_args";
 }
 
 void store_function(Runtime& rt, const Op& op) {
