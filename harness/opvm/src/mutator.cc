@@ -71,11 +71,14 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
   Parsed p = parse(data, size);
   const std::vector<const OpInfo*> menu = menu_infos(options);
   auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  const unsigned choice = rng() % 16;
-  if (choice == 0 || (p.records.empty() && choice < 4)) {
-    return mutate_bytes(data, size, max_size);  // the whole input, byte-wise
-  }
-  if (choice < 4 || p.records.empty()) {
+  // Out of 32: 2 the whole input byte-wise, 6 a fresh record, 10 one record's payload,
+  // 4 the header (the GC plan and a leading hook plan, whose event number decides where a
+  // hook acts), 2 each delete, duplicate, swap, move and re-code a record.
+  unsigned choice = rng() % 32;
+  const bool on_a_record = (choice >= 8 && choice < 18) || choice >= 22;
+  if (p.records.empty() && on_a_record) choice = 2;  // nothing to act on: insert one
+  if (choice < 2) return mutate_bytes(data, size, max_size);
+  if (choice < 8) {
     // A fresh record of a menu op, somewhere.
     std::mt19937_64 draw(rng());
     ProgramOptions one = options;
@@ -85,7 +88,7 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
     if (!made.records.empty()) {
       p.records.insert(p.records.begin() + static_cast<long>(pick(p.records.size() + 1)), made.records.front());
     }
-  } else if (choice < 9) {
+  } else if (choice < 18) {
     // One record's payload through the byte mutator (its length byte follows).
     auto& record = p.records[pick(p.records.size())];
     std::vector<std::uint8_t> payload(record.begin() + 2, record.end());
@@ -93,16 +96,16 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
     record.resize(2);
     record[1] = static_cast<std::uint8_t>(payload.size());
     record.insert(record.end(), payload.begin(), payload.end());
-  } else if (choice == 9) {
+  } else if (choice < 22) {
     mutate_bytes_of(p.header, 255, mutate_bytes);
-  } else if (choice == 10) {
+  } else if (choice < 24) {
     p.records.erase(p.records.begin() + static_cast<long>(pick(p.records.size())));
-  } else if (choice == 11) {
+  } else if (choice < 26) {
     const auto copy = p.records[pick(p.records.size())];
     p.records.insert(p.records.begin() + static_cast<long>(pick(p.records.size() + 1)), copy);
-  } else if (choice == 12) {
+  } else if (choice < 28) {
     std::swap(p.records[pick(p.records.size())], p.records[pick(p.records.size())]);
-  } else if (choice == 13) {
+  } else if (choice < 30) {
     // Move a record elsewhere: the same op earlier or later in the program.
     const std::size_t from = pick(p.records.size());
     auto record = p.records[from];

@@ -53,7 +53,7 @@ TEST(Mutator, KeepsFramingStaysInBoundsAndIsDeterministic) {
     }
   }
   EXPECT_GT(changed, 2700) << "most mutations must change the input";
-  // Only the whole-input byte mutation (one draw in sixteen) may break the framing.
+  // Only the whole-input byte mutation (two draws in 32) may break the framing.
   EXPECT_GT(framed_after, 2600);
   // The same seed, the same mutation (with a byte mutator that is itself deterministic).
   const std::vector<std::uint8_t> input = random_program(rng, options, 300);

@@ -21,23 +21,26 @@ void create_string(Runtime& rt, const Op& op) {
   }
 }
 
-void set_field(Runtime& rt, const Op& op) {
+namespace {
+
+// A store of slot b into the table in slot a, at an integer key (n odd) or a string key;
+// through the metatable (set_field) or raw (raw_set_field).
+void store_field(Runtime& rt, const Op& op, bool raw) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
     const Value& v = rt.slots[op.b];
     if (op.n & 1) {
-      if (op.code == OpCode::SetField)
-        t->set(lua_Integer{op.n % 4 + 1}, v);
-      else
-        t->raw_set(lua_Integer{op.n % 4 + 1}, v);
+      const lua_Integer key{op.n % 4 + 1};
+      raw ? t->raw_set(key, v) : t->set(key, v);
     } else {
       const std::string key = "k" + std::to_string(op.n % 4);
-      if (op.code == OpCode::SetField)
-        t->set(key, v);
-      else
-        t->raw_set(key, v);
+      raw ? t->raw_set(key, v) : t->set(key, v);
     }
   }
 }
+
+}  // namespace
+
+void set_field(Runtime& rt, const Op& op) { store_field(rt, op, false); }
 
 void get_field(Runtime& rt, const Op& op) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
@@ -46,23 +49,7 @@ void get_field(Runtime& rt, const Op& op) {
   }
 }
 
-void raw_set_field(Runtime& rt, const Op& op) {
-  if (const Table* t = rt.slot_as<Table>(op.a)) {
-    const Value& v = rt.slots[op.b];
-    if (op.n & 1) {
-      if (op.code == OpCode::SetField)
-        t->set(lua_Integer{op.n % 4 + 1}, v);
-      else
-        t->raw_set(lua_Integer{op.n % 4 + 1}, v);
-    } else {
-      const std::string key = "k" + std::to_string(op.n % 4);
-      if (op.code == OpCode::SetField)
-        t->set(key, v);
-      else
-        t->raw_set(key, v);
-    }
-  }
-}
+void raw_set_field(Runtime& rt, const Op& op) { store_field(rt, op, true); }
 
 void copy_handle(Runtime& rt, const Op& op) {
   rt.acted = !rt.slots[op.a].is_nil();
