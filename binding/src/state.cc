@@ -124,7 +124,7 @@ void count_finalizer_failures(void* ud, const char* message, int to_be_continued
 }  // namespace
 
 void StateCore::open(lua_State* L) noexcept {
-  canary_last_main_ = L;
+  canary_.last_main = L;
   *static_cast<StateCore**>(lua_getextraspace(L)) = this;
   lua_atpanic(L, &panic_handler);
   lua_setwarnf(L, &count_finalizer_failures, this);
@@ -176,7 +176,7 @@ int StateCore::take_reference(lua_State* L) {
   const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (CXXLUA_CANARY(coroutine_state_ref)) {
     std::lock_guard<std::mutex> guard(deferred_mutex_);
-    canary_reference_threads_[ref] = L;
+    canary_.reference_threads[ref] = L;
   }
   live_references_.fetch_add(1);
   if (observer_ != nullptr) observer_->on_take(ref);
@@ -197,8 +197,8 @@ bool unref_now(lua_State* L, int ref) noexcept {
 void StateCore::release_reference(int ref) noexcept {
   // Canary unref_after_close (docs/bugs.md S3, sol2 #1431): the drop of a reference that
   // outlived its state unrefs through the lua_State it remembers, freed by lua_close.
-  if (CXXLUA_CANARY(unref_after_close) && closed() && canary_last_main_ != nullptr) {
-    luaL_unref(canary_last_main_, LUA_REGISTRYINDEX, ref);
+  if (CXXLUA_CANARY(unref_after_close) && closed() && canary_.last_main != nullptr) {
+    luaL_unref(canary_.last_main, LUA_REGISTRYINDEX, ref);
     return;
   }
   // Canary gc_drop_touches_state (docs/bugs.md S3, mlua #423): a drop from a finalizer run by
@@ -216,8 +216,8 @@ void StateCore::release_reference(int ref) noexcept {
     // is released through the thread it was taken on, which may be a collected coroutine.
     if (CXXLUA_CANARY(coroutine_state_ref)) {
       std::lock_guard<std::mutex> guard(deferred_mutex_);
-      auto it = canary_reference_threads_.find(ref);
-      if (it != canary_reference_threads_.end()) L = it->second;
+      auto it = canary_.reference_threads.find(ref);
+      if (it != canary_.reference_threads.end()) L = it->second;
     }
     if (!unref_now(L, ref)) return false;
     live_references_.fetch_sub(1);
@@ -230,7 +230,7 @@ void StateCore::release_reference(int ref) noexcept {
     // Canary unref_in_gc_deadlock (mlua 949906f): a drop inside __gc takes a non-reentrant
     // lock that the entry running the collection already holds.
     if (CXXLUA_CANARY(unref_in_gc_deadlock) && guard.owns_lock() && finalizer_depth > 0) {
-      std::lock_guard<std::mutex> self_deadlock(canary_entry_mutex_);
+      std::lock_guard<std::mutex> self_deadlock(canary_.entry_mutex);
     }
     if (guard.owns_lock() && !closed() && !must_defer_release() && release_now()) return;
   } else if (std::this_thread::get_id() == owner_ && !must_defer_release() && release_now()) {
@@ -300,7 +300,7 @@ Entry::Entry(StateCore& core, const char* where, int delta)
       guard_(L_, where, StackPolicy::Checking, delta) {
   core_.entries_.fetch_add(1);
   if (CXXLUA_CANARY(unref_in_gc_deadlock) && core_.thread_safe() && core_.entries_.load() == 1) {
-    core_.canary_entry_mutex_.lock();
+    core_.canary_.entry_mutex.lock();
     canary_holds_entry_mutex_ = true;
   }
   if (!lua_checkstack(L_, 8)) {
@@ -312,7 +312,7 @@ Entry::Entry(StateCore& core, const char* where, int delta)
 }
 
 Entry::~Entry() {
-  if (canary_holds_entry_mutex_) core_.canary_entry_mutex_.unlock();
+  if (canary_holds_entry_mutex_) core_.canary_.entry_mutex.unlock();
   core_.entries_.fetch_sub(1);
 }
 

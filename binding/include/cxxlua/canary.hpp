@@ -5,6 +5,11 @@
 // LUAHAMMER_CANARY is ignored.
 #pragma once
 
+#include <map>
+#include <mutex>
+
+struct lua_State;
+
 namespace cxxlua::canary {
 
 // One enumerator per row of canaries.def, the one table of canaries.
@@ -13,6 +18,14 @@ enum class Site {
 #include "cxxlua/canaries.def"
 #undef CXXLUA_CANARY_ROW
   count
+};
+
+// Everything the canary sites of one state remember, in one place (a member of StateCore;
+// untouched unless a canary is switched on).
+struct StateBook {
+  lua_State* last_main = nullptr;               // unref_after_close: the closed state's main thread
+  std::mutex entry_mutex;                       // unref_in_gc_deadlock: a non-reentrant entry lock
+  std::map<int, lua_State*> reference_threads;  // coroutine_state_ref: the thread each ref was taken on
 };
 
 const char* name(Site site) noexcept;

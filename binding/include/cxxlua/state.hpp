@@ -20,6 +20,7 @@
 #include <luahammer/lua.hpp>
 
 #include "cxxlua/async.hpp"
+#include "cxxlua/canary.hpp"
 #include "cxxlua/error.hpp"
 #include "cxxlua/hooks.hpp"
 #include "cxxlua/stack_guard.hpp"
@@ -162,10 +163,7 @@ class StateCore : public std::enable_shared_from_this<StateCore> {
   std::mutex deferred_mutex_;
   std::vector<int> deferred_releases_;
   std::atomic<bool> has_deferred_{false};
-  // Canary bookkeeping (canary.hpp); unused unless a canary is switched on.
-  lua_State* canary_last_main_ = nullptr;
-  std::mutex canary_entry_mutex_;
-  std::map<int, lua_State*> canary_reference_threads_;
+  canary::StateBook canary_;  // canary.hpp; unused unless a canary is switched on
   friend class Entry;
 };
 
