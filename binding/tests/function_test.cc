@@ -178,4 +178,38 @@ TEST(Functions, HostFunctionCallingBackIntoLua) {
 }
 
 }  // namespace
+
+// A type of the user's own, passed by value through Convert<T> (convert.hpp).
+struct Celsius {
+  double degrees;
+};
+template <>
+struct Convert<Celsius> {
+  using carrier = double;
+  static double to_lua(const Celsius& c) { return c.degrees; }
+  static Celsius from_lua(double degrees) {
+    if (degrees < -273.15) throw std::invalid_argument("below absolute zero");
+    return Celsius{degrees};
+  }
+};
+
+namespace {
+
+TEST(Functions, AUserTypeConvertsThroughItsConvertSpecialization) {
+  State state;
+  state.globals().set("warmer", state.create_function([](Celsius c) { return Celsius{c.degrees + 1}; }));
+  EXPECT_EQ(state.load("return warmer(21.5)").call_as<double>(), 22.5);
+  EXPECT_EQ(from_value<Celsius>(state.load("return 3").call_values({}).front()).degrees, 3.0);
+  // The carrier's refusal, with its expected type; and the user's own refusal.
+  const auto refused =
+      state.load("local ok, e = pcall(warmer, 'hot') return ok, tostring(e)").call_as<std::tuple<bool, std::string>>();
+  EXPECT_FALSE(std::get<0>(refused));
+  EXPECT_NE(std::get<1>(refused).find("number expected"), std::string::npos) << std::get<1>(refused);
+  const auto cold =
+      state.load("local ok, e = pcall(warmer, -300) return ok, tostring(e)").call_as<std::tuple<bool, std::string>>();
+  EXPECT_FALSE(std::get<0>(cold));
+  EXPECT_NE(std::get<1>(cold).find("below absolute zero"), std::string::npos) << std::get<1>(cold);
+}
+
+}  // namespace
 }  // namespace cxxlua

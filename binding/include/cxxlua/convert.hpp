@@ -36,13 +36,29 @@ struct is_tuple<std::tuple<T...>> : std::true_type {};
 template <class T>
 inline constexpr bool dependent_false = false;
 
+// The user extension point: specialize Convert<T> to pass a type of your own by value,
+// through a type cxxlua already converts (its carrier). For example:
+//   template <> struct cxxlua::Convert<Celsius> {
+//     using carrier = double;
+//     static double to_lua(const Celsius& c) { return c.degrees; }
+//     static Celsius from_lua(double degrees) { return Celsius{degrees}; }  // may throw
+//   };
+// A Celsius then works as a host function's parameter or result, in from_value<Celsius>()
+// and wherever a value is pushed; a Lua value the carrier refuses is the carrier's error.
+template <class T>
+struct Convert;
+template <class T, class = void>
+struct has_convert : std::false_type {};
+template <class T>
+struct has_convert<T, std::void_t<typename Convert<T>::carrier>> : std::true_type {};
+
 // Types converted by value; anything else is treated as a userdata type.
 template <class T>
 inline constexpr bool is_native_v =
-    std::is_arithmetic_v<T> || std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
-    std::is_same_v<T, const char*> || std::is_same_v<T, Value> || std::is_base_of_v<Reference, T> ||
-    std::is_same_v<T, LightUserData> || std::is_same_v<T, std::nullptr_t> || is_optional<T>::value ||
-    std::is_same_v<T, MultiValue>;
+    has_convert<T>::value || std::is_arithmetic_v<T> || std::is_same_v<T, std::string> ||
+    std::is_same_v<T, std::string_view> || std::is_same_v<T, const char*> || std::is_same_v<T, Value> ||
+    std::is_base_of_v<Reference, T> || std::is_same_v<T, LightUserData> || std::is_same_v<T, std::nullptr_t> ||
+    is_optional<T>::value || std::is_same_v<T, MultiValue>;
 
 // ---------------------------------------------------------------------------------------
 // C++ -> Lua (inside a protected body)
@@ -50,7 +66,9 @@ inline constexpr bool is_native_v =
 template <class T>
 void push_native(lua_State* L, const StateCore& core, const T& value) {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, std::nullptr_t>) {
+  if constexpr (has_convert<D>::value) {
+    push_native(L, core, Convert<D>::to_lua(value));
+  } else if constexpr (std::is_same_v<D, std::nullptr_t>) {
     lua_pushnil(L);
   } else if constexpr (std::is_same_v<D, bool>) {
     lua_pushboolean(L, value ? 1 : 0);
@@ -100,7 +118,9 @@ std::string number_to_string(const Value& value);
 template <class T>
 const char* lua_type_expected() {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, bool>)
+  if constexpr (has_convert<D>::value)
+    return lua_type_expected<typename Convert<D>::carrier>();
+  else if constexpr (std::is_same_v<D, bool>)
     return "boolean";
   else if constexpr (std::is_integral_v<D>)
     return "integer";
@@ -127,7 +147,9 @@ const char* lua_type_expected() {
 template <class T>
 T from_value(const Value& value, int argument = 0, const char* function = nullptr) {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, Value>) {
+  if constexpr (has_convert<D>::value) {
+    return Convert<D>::from_lua(from_value<typename Convert<D>::carrier>(value, argument, function));
+  } else if constexpr (std::is_same_v<D, Value>) {
     return value;
   } else if constexpr (is_optional<D>::value) {
     if (value.is_nil()) return std::nullopt;

@@ -24,7 +24,9 @@ bool is_pending_marker(const Value& value) noexcept;
 template <class T>
 Value to_value(const StateHandle& state, T&& value) {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, Value>) {
+  if constexpr (has_convert<D>::value) {
+    return to_value(state, Convert<D>::to_lua(value));
+  } else if constexpr (std::is_same_v<D, Value>) {
     return std::forward<T>(value);
   } else if constexpr (std::is_same_v<D, std::nullptr_t>) {
     return Value();
