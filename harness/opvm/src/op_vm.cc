@@ -5,6 +5,8 @@
 #include <bitset>
 #include <cstdio>
 
+#include <luahammer/core/random_bytes.hpp>
+
 #include "runtime.hpp"
 
 namespace luahammer {
@@ -156,14 +158,9 @@ std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOpti
     menu.push_back(&info);
     if ((info.flags & OpInfo::Creator) != 0) creators.push_back(&info);
   }
-  auto random_bytes_of = [&rng](std::size_t n) {
-    std::vector<std::uint8_t> out(n);
-    for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-    return out;
-  };
   ByteWriter out;
   out.bytes.push_back(16);
-  out.put_bytes(random_bytes_of(16));
+  out.put_bytes(random_bytes(rng, 16));
   for (std::size_t ops = 0; ops < options.max_ops && out.bytes.size() < bytes && !menu.empty(); ++ops) {
     const bool creator = !creators.empty() && rng() % 3 == 0;
     const OpInfo* info = creator ? creators[rng() % creators.size()] : menu[rng() % menu.size()];
@@ -176,7 +173,7 @@ std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOpti
     }
     out.bytes.push_back(static_cast<std::uint8_t>(info->code));
     out.bytes.push_back(static_cast<std::uint8_t>(length));
-    out.put_bytes(random_bytes_of(length));
+    out.put_bytes(random_bytes(rng, length));
   }
   return out.bytes;
 }
