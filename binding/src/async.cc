@@ -70,17 +70,17 @@ int poll_future(lua_State* L, Box<AsyncPoll>* box, bool first, int nargs) {
     StateHandle handle(core->shared_from_this());
     if (first) {
       auto* factory_box = static_cast<Box<AsyncFactory>*>(lua_touserdata(L, lua_upvalueindex(1)));
-      detail::ensure_stack(L, nargs + 3);
+      internal::ensure_stack(L, nargs + 3);
       for (int i = 1; i <= nargs; ++i) lua_pushvalue(L, i);
-      MultiValue args = detail::pop_values(*core, L, nargs);
+      MultiValue args = internal::pop_values(*core, L, nargs);
       new (box->storage) AsyncPoll(factory_box->get()(handle, args));
       box_constructed(L, box);
     }
     std::optional<MultiValue> ready = box->get()(handle, core->current_waker);
     if (!ready) return kPending;
     const int count = static_cast<int>(ready->size());
-    detail::ensure_stack(L, count);
-    for (const Value& value : *ready) detail::push_value(L, *core, value);
+    internal::ensure_stack(L, count);
+    for (const Value& value : *ready) internal::push_value(L, *core, value);
     return count;
   }
   CXXLUA_LET_LUA_ERRORS_PASS
@@ -265,7 +265,7 @@ bool is_pending_marker(const Value& value) noexcept {
 
 Function StateHandle::create_raw_async_function(AsyncFactory factory) const {
   Entry entry(*core_, "StateHandle::create_async_function");
-  return *detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+  return *internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
             internal::push_async_function(L, factory);
           }).get_if<Function>();
 }
@@ -298,7 +298,7 @@ std::optional<MultiValue> AsyncCall::poll() {
   bool pending = false;
   MultiValue results;
   try {
-    results = detail::resume_thread(*state_->core(), thread_, args_, &waker, &pending);
+    results = internal::resume_thread(*state_->core(), thread_, args_, &waker, &pending);
   } catch (...) {
     finished_ = true;
     throw;

@@ -37,7 +37,7 @@ struct WakerScope {
 
 }  // namespace
 
-namespace detail {
+namespace internal {
 
 MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue& args, const Waker* waker,
                          bool* pending) {
@@ -80,7 +80,7 @@ MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue
   throw pop_error(L, status);
 }
 
-}  // namespace detail
+}  // namespace internal
 
 lua_State* Thread::raw_thread() const {
   if (core_ == nullptr || core_->closed() || ref_ == LUA_NOREF) {
@@ -94,7 +94,7 @@ lua_State* Thread::raw_thread() const {
 }
 
 MultiValue Thread::resume_values(const MultiValue& args) const {
-  return detail::resume_thread(*core_, *this, args, nullptr, nullptr);
+  return internal::resume_thread(*core_, *this, args, nullptr, nullptr);
 }
 
 ThreadStatus Thread::status() const {
@@ -126,7 +126,7 @@ void Thread::close() const {
 #endif
   if (status != LUA_OK) {
     lua_xmove(co, L, 1);
-    Error error = detail::pop_error(L, status);
+    Error error = internal::pop_error(L, status);
     lua_settop(co, 0);
     if (!died_with_error) throw error;  // a closing method failed
   }
@@ -142,7 +142,7 @@ void Thread::reset(const Function& function) const {
 
 Thread StateHandle::create_thread(const Function& function) const {
   Entry entry(*core_, "StateHandle::create_thread");
-  Value value = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+  Value value = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
     lua_State* co = lua_newthread(L);
     function.push(L, core_.get());
     lua_xmove(L, co, 1);

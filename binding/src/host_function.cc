@@ -74,15 +74,15 @@ int call_host_function(lua_State* L, bool& yield) {
     CallbackStateScope callback(L);
     StateHandle handle(core->shared_from_this());
     const int argc = lua_gettop(L);
-    detail::ensure_stack(L, argc + 3);
+    internal::ensure_stack(L, argc + 3);
     for (int i = 1; i <= argc; ++i) lua_pushvalue(L, i);
-    MultiValue args = detail::pop_values(*core, L, argc);
+    MultiValue args = internal::pop_values(*core, L, argc);
     MultiValue results = box->get()(handle, args);
     const int count = static_cast<int>(results.size());
     // Canary missing_checkstack (sol2 #696): results pushed past the guaranteed slots
     // without lua_checkstack.
-    if (!CXXLUA_CANARY(missing_checkstack)) detail::ensure_stack(L, count);
-    for (const Value& value : results) detail::push_value(L, *core, value);
+    if (!CXXLUA_CANARY(missing_checkstack)) internal::ensure_stack(L, count);
+    for (const Value& value : results) internal::push_value(L, *core, value);
     yield = std::exchange(core->yield_requested, false);
     return count;
   }

@@ -5,7 +5,16 @@
 
 #include <luahammer/lua.hpp>
 
-#include "cxxlua/state.hpp"
+#include "cxxlua/internal/core.hpp"
+
+namespace cxxlua {
+// The binding's own sources name the internal types unqualified.
+using internal::Entry;
+using internal::RawValue;
+using internal::StackGuard;
+using internal::StackPolicy;
+using internal::StateCore;
+}  // namespace cxxlua
 
 namespace cxxlua::internal {
 

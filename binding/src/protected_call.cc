@@ -18,7 +18,7 @@ namespace cxxlua {
 // ---------------------------------------------------------------------------------------
 // Protected calls
 
-namespace detail {
+namespace internal {
 namespace {
 
 int invoke_body(ProtectedCall* call, lua_State* L) {
@@ -216,6 +216,6 @@ MultiValue pop_values(StateCore& core, lua_State* L, int count) {
   return values;
 }
 
-}  // namespace detail
+}  // namespace internal
 
 }  // namespace cxxlua

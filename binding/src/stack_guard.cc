@@ -1,4 +1,4 @@
-#include "cxxlua/stack_guard.hpp"
+#include "cxxlua/internal/stack_guard.hpp"
 
 #include <atomic>
 #include <cstdio>

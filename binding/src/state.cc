@@ -9,6 +9,7 @@
 
 #include "cxxlua/cxxlua.hpp"
 #include "cxxlua/canary.hpp"
+#include "cxxlua/testing.hpp"
 #include "internal.hpp"
 #include "lua_exception.hpp"
 
@@ -122,7 +123,7 @@ State::State(const StateOptions& options) : StateHandle(std::make_shared<StateCo
   core_->open(L);
   try {
     Entry entry(*core_, "State::State");
-    detail::protect(entry.L(), 0, 0, [&](lua_State* state) {
+    internal::protect(entry.L(), 0, 0, [&](lua_State* state) {
       internal::install_metatables(state);
       open_libraries(state, options.libraries);
       internal::install_async(state, (options.libraries & library::Coroutine) != 0);
@@ -146,5 +147,26 @@ State::~State() {
 }
 
 void State::close() { core_->close(); }
+
+std::size_t StateHandle::used_memory() const noexcept { return core_->used_memory(); }
+void StateHandle::set_memory_limit(std::size_t bytes) const noexcept { core_->set_memory_limit(bytes); }
+long long StateHandle::live_references() const noexcept { return core_->live_references(); }
+bool StateHandle::is_closed() const noexcept { return core_->closed(); }
+
+namespace testing {
+
+lua_State* main_thread(const StateHandle& state) noexcept { return state.core()->main(); }
+std::size_t finalizers_skipped_by_lua(const StateHandle& state) noexcept {
+  return state.core()->finalizers_skipped_by_lua();
+}
+std::size_t finalizer_call_failures(const StateHandle& state) noexcept {
+  return state.core()->finalizer_call_failures();
+}
+StateHandle state_of(const Reference& reference) noexcept { return StateHandle(reference.shared_core()); }
+bool same_state(const Reference& reference, const StateHandle& state) noexcept {
+  return reference.shared_core() == state.core();
+}
+
+}  // namespace testing
 
 }  // namespace cxxlua

@@ -81,7 +81,7 @@ void push_callbacks_table(lua_State* L, std::vector<std::pair<std::string, HostC
 
 }  // namespace
 
-namespace detail {
+namespace internal {
 
 bool type_registered(lua_State* L, const void* key) noexcept {
   const bool registered = lua_rawgetp(L, LUA_REGISTRYINDEX, key) != LUA_TNIL;
@@ -93,7 +93,7 @@ namespace {
 
 // Builds the type's metatable and stores it in the registry (one protected call).
 void register_protected(lua_State* L, const void* key, UserDataSpec& spec) {
-  detail::protect(L, 0, 0, [&](lua_State* state) {
+  internal::protect(L, 0, 0, [&](lua_State* state) {
     lua_createtable(state, 0, 8);
     const int metatable = lua_gettop(state);
     for (auto& [name, callback] : spec.metamethods) {
@@ -160,7 +160,7 @@ void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std:
   void* block = nullptr;
   int taken = LUA_NOREF;
   try {
-    detail::protect(L, 0, 0, [&](lua_State* state) {
+    internal::protect(L, 0, 0, [&](lua_State* state) {
       auto* header = static_cast<UserDataHeader*>(lua_newuserdatauv(state, size, 1));
       header->type_key = key;
       header->destroy = destroy;
@@ -211,7 +211,7 @@ UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const vo
 
 void canary_set_metatable_late(StateCore& core, lua_State* L, int ref, const void* key) {
   (void)core;
-  detail::protect(L, 0, 0, [&](lua_State* state) {
+  internal::protect(L, 0, 0, [&](lua_State* state) {
     lua_rawgeti(state, LUA_REGISTRYINDEX, ref);
     lua_rawgetp(state, LUA_REGISTRYINDEX, key);
     lua_setmetatable(state, -2);
@@ -257,11 +257,11 @@ void userdata_constructed(StateCore& core, UserDataHeader* header) {
   core.track_object(header, &destroy_tracked_userdata);
 }
 
-}  // namespace detail
+}  // namespace internal
 
 void AnyUserData::destroy() const {
   Entry entry(*core_, "AnyUserData::destroy");
-  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, nullptr);
+  UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, nullptr);
   if (header->status != UserDataStatus::Constructed) return;  // idempotent
   if (header->borrows != 0) throw Error(ErrorKind::Borrow, "cannot destroy a borrowed userdata");
   core_->untrack_object(header);
@@ -272,7 +272,7 @@ void AnyUserData::destroy() const {
 
 bool AnyUserData::is_destructed() const {
   Entry entry(*core_, "AnyUserData::is_destructed");
-  return detail::userdata_header(*core_, entry.L(), ref_, nullptr)->status != UserDataStatus::Constructed;
+  return internal::userdata_header(*core_, entry.L(), ref_, nullptr)->status != UserDataStatus::Constructed;
 }
 
 }  // namespace cxxlua

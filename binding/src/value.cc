@@ -30,7 +30,7 @@ void Reference::copy_from(const Reference& other) {
   int ref = LUA_NOREF;
   other.push(L, core_.get());
   try {
-    detail::protect(L, 1, 0, [&](lua_State* state) {
+    internal::protect(L, 1, 0, [&](lua_State* state) {
       lua_pushvalue(state, 1);
       ref = core_->take_reference(state);
       return 0;
@@ -136,7 +136,7 @@ bool Value::truthy() const noexcept {
 
 void request_yield(const StateHandle& state) noexcept { state.core()->yield_requested = true; }
 
-namespace detail {
+namespace internal {
 
 std::string number_to_string(const Value& value) {
   char buffer[64];
@@ -171,7 +171,7 @@ bool table_next(StateCore& core, lua_State* L, const Table& table, Value& key, V
   int taken = 0;
   bool more = false;
   try {
-    detail::protect(L, 0, 0, [&](lua_State* state) {
+    internal::protect(L, 0, 0, [&](lua_State* state) {
       table.push(state, &core);
       push_value(state, core, key);
       if (lua_next(state, -2) == 0) return 0;
@@ -200,7 +200,7 @@ MultiValue call_function(StateCore& core, const Function& function, int nargs,
   std::vector<RawValue> raws;
   int taken = 0;
   try {
-    detail::protect(
+    internal::protect(
         L, 0, 0,
         [&](lua_State* state) {
           if (!lua_checkstack(state, nargs + 1)) luaL_error(state, "stack overflow (%d arguments)", nargs);
@@ -227,7 +227,7 @@ MultiValue call_function(StateCore& core, const Function& function, int nargs,
   return results;
 }
 
-}  // namespace detail
+}  // namespace internal
 
 // ---------------------------------------------------------------------------------------
 // String, Table, Function
@@ -260,7 +260,7 @@ std::size_t String::size() const {
 lua_Integer Table::len() const {
   Entry entry(*core_, "Table::len");
   lua_Integer length = 0;
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     lua_len(L, -1);
     int is_integer = 0;
@@ -284,7 +284,7 @@ std::optional<Table> Table::metatable() const {
   Value result;
   {
     Entry entry(*core_, "Table::metatable");
-    result = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+    result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       if (!lua_getmetatable(L, -1)) lua_pushnil(L);
     });
@@ -295,7 +295,7 @@ std::optional<Table> Table::metatable() const {
 
 void Table::set_metatable(const std::optional<Table>& metatable) const {
   Entry entry(*core_, "Table::set_metatable");
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     if (metatable) {
       metatable->push(L, core_.get());
@@ -313,7 +313,7 @@ std::vector<std::pair<Value, Value>> Table::pairs() const {
   Value value;
   for (;;) {
     Entry entry(*core_, "Table::pairs");
-    if (!detail::table_next(*core_, entry.L(), *this, key, value)) break;
+    if (!internal::table_next(*core_, entry.L(), *this, key, value)) break;
     out.emplace_back(key, value);
   }
   return out;
@@ -325,33 +325,33 @@ MultiValue Table::sequence_values() const {
   std::vector<RawValue> raws;
   int taken = 0;
   try {
-    detail::protect(L, 0, 0, [&](lua_State* state) {
+    internal::protect(L, 0, 0, [&](lua_State* state) {
       push(state, core_.get());
       const auto length = static_cast<lua_Integer>(lua_rawlen(state, -1));
       raws.resize(static_cast<std::size_t>(length));
       for (lua_Integer i = 1; i <= length; ++i) {
         lua_rawgeti(state, 1, i);
-        detail::raw_from_stack(*core_, state, -1, raws[static_cast<std::size_t>(i - 1)]);
+        internal::raw_from_stack(*core_, state, -1, raws[static_cast<std::size_t>(i - 1)]);
         lua_pop(state, 1);
         taken = static_cast<int>(i);
       }
       return 0;
     });
   } catch (...) {
-    detail::release_raws(*core_, raws.data(), static_cast<std::size_t>(taken));
+    internal::release_raws(*core_, raws.data(), static_cast<std::size_t>(taken));
     throw;
   }
   MultiValue values;
   values.reserve(raws.size());
-  for (const RawValue& raw : raws) values.push_back(detail::value_from_raw(core_, raw));
+  for (const RawValue& raw : raws) values.push_back(internal::value_from_raw(core_, raw));
   return values;
 }
 
 MultiValue Function::call_values(const MultiValue& args) const {
-  return detail::call_function(
+  return internal::call_function(
       *core_, *this, static_cast<int>(args.size()),
       [](lua_State* L, const StateCore& core, const void* p) {
-        for (const Value& value : *static_cast<const MultiValue*>(p)) detail::push_value(L, core, value);
+        for (const Value& value : *static_cast<const MultiValue*>(p)) internal::push_value(L, core, value);
       },
       &args);
 }
@@ -364,7 +364,7 @@ namespace {
 template <class Make>
 Value make_object(StateCore& core, const char* where, Make&& make) {
   Entry entry(core, where);
-  return detail::protected_value(core, entry.L(), std::forward<Make>(make));
+  return internal::protected_value(core, entry.L(), std::forward<Make>(make));
 }
 
 }  // namespace
@@ -420,7 +420,7 @@ Function StateHandle::create_raw_function(HostCallback callback) const {
 
 void StateHandle::collect_garbage() const {
   Entry entry(*core_, "StateHandle::collect_garbage");
-  detail::protect(entry.L(), 0, 0, [](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [](lua_State* L) {
     lua_gc(L, LUA_GCCOLLECT);
     return 0;
   });
@@ -429,7 +429,7 @@ void StateHandle::collect_garbage() const {
 bool StateHandle::gc_step(int kilobytes) const {
   Entry entry(*core_, "StateHandle::gc_step");
   bool finished = false;
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     finished = lua_gc(L, LUA_GCSTEP, kilobytes) != 0;
     return 0;
   });
@@ -438,7 +438,7 @@ bool StateHandle::gc_step(int kilobytes) const {
 
 void StateHandle::set_gc_incremental(int pause, int step_multiplier, int step_size) const {
   Entry entry(*core_, "StateHandle::set_gc_incremental");
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     lua_gc(L, LUA_GCINC, pause, step_multiplier, step_size);
     return 0;
   });
@@ -447,7 +447,7 @@ void StateHandle::set_gc_incremental(int pause, int step_multiplier, int step_si
 void StateHandle::set_gc_generational(int minor_multiplier, int major_multiplier) const {
   Entry entry(*core_, "StateHandle::set_gc_generational");
   // Entering generational mode runs a full cycle, finalizers included: protected.
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     lua_gc(L, LUA_GCGEN, minor_multiplier, major_multiplier);
     return 0;
   });

@@ -48,7 +48,7 @@ int SweepHookErrors(const std::function<void(State&)>& setup, const std::functio
         EXPECT_NE(std::string(e.what()).find("cancelled by hook"), std::string::npos) << e.what();
       }
       state.remove_hook();
-      EXPECT_EQ(lua_gettop(state.raw_state()), 0) << "at event " << n;
+      EXPECT_EQ(lua_gettop(testing::main_thread(state)), 0) << "at event " << n;
       state.globals().set("kept", nullptr);
       state.collect_garbage();
       (void)state.create_table();  // an entry: releases deferred references

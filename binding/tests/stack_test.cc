@@ -9,12 +9,14 @@
 namespace cxxlua {
 namespace {
 
+using internal::StackGuard;
+using internal::StackPolicy;
 using testing::ImbalanceCapture;
 using testing::main_top;
 
 TEST(StackGuard, ReportsExactCountOfLeakedValues) {
   State state;
-  lua_State* L = state.raw_state();
+  lua_State* L = testing::main_thread(state);
   ImbalanceCapture capture;
   {
     StackGuard guard(L, "DeliberateLeak");
@@ -28,7 +30,7 @@ TEST(StackGuard, ReportsExactCountOfLeakedValues) {
 
 TEST(StackGuard, ReportsValuesPoppedBelowTheExpectedTop) {
   State state;
-  lua_State* L = state.raw_state();
+  lua_State* L = testing::main_thread(state);
   ImbalanceCapture capture;
   {
     // Expects one result (+1), as a type-registration guard would; the path leaves none.
@@ -40,7 +42,7 @@ TEST(StackGuard, ReportsValuesPoppedBelowTheExpectedTop) {
 
 TEST(StackGuard, RestoringPolicyResetsTheTopSilently) {
   State state;
-  lua_State* L = state.raw_state();
+  lua_State* L = testing::main_thread(state);
   ImbalanceCapture capture;
   {
     StackGuard guard(L, "Restoring", StackPolicy::Restoring);
@@ -55,8 +57,8 @@ TEST(StackGuardDeathTest, DefaultHandlerAborts) {
   EXPECT_DEATH(
       {
         State state;
-        StackGuard guard(state.raw_state(), "Leaky");
-        lua_pushnil(state.raw_state());
+        StackGuard guard(testing::main_thread(state), "Leaky");
+        lua_pushnil(testing::main_thread(state));
       },
       "cxxlua: stack imbalance in Leaky: 1 value leaked");
 }

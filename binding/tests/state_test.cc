@@ -91,7 +91,7 @@ TEST(States, AHostErrorRaisedWhileClosingLeavesNoObjectWithoutAFinalizer) {
   state.globals().set("fail", state.create_function([]() -> int { throw std::runtime_error("refused"); }));
   state.exec("kept = setmetatable({}, {__gc = function() local ok, e = pcall(fail) closing_error = e fail() end})");
   state.close();
-  EXPECT_EQ(state.finalizers_skipped_by_lua(), 0u);
+  EXPECT_EQ(testing::finalizers_skipped_by_lua(state), 0u);
 }
 
 TEST(StatesDeathTest, NonThreadSafeStateUsedFromAnotherThreadAborts) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <cxxlua/cxxlua.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace cxxlua::testing {
 
@@ -76,6 +77,6 @@ class ImbalanceCapture {
   StackImbalanceHandler previous_;
 };
 
-inline int main_top(const StateHandle& state) { return lua_gettop(state.raw_state()); }
+inline int main_top(const StateHandle& state) { return lua_gettop(testing::main_thread(state)); }
 
 }  // namespace cxxlua::testing

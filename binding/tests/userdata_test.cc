@@ -139,7 +139,7 @@ TEST_F(UserData, AllocationFailureAtEveryStepOfCreationLeaksNothing) {
       EXPECT_EQ(e.kind(), ErrorKind::Memory) << e.what();
     }
     allocator.disarm();
-    EXPECT_EQ(lua_gettop(state.raw_state()), 0);
+    EXPECT_EQ(lua_gettop(testing::main_thread(state)), 0);
     state.collect_garbage();
     EXPECT_EQ(Tracked::live, created ? 1 : 0) << "at allocation " << n;
     EXPECT_EQ(state.live_references(), refs) << "at allocation " << n;
@@ -172,10 +172,11 @@ TEST_F(UserData, ObjectWhoseFinalizerLuaSkippedIsDestroyedWhenLuaFreesIt) {
     }
     allocator.disarm();
     state.collect_garbage();
-    skipped += state.finalizers_skipped_by_lua();
+    skipped += testing::finalizers_skipped_by_lua(state);
     EXPECT_EQ(Tracked::live, 0) << "failing from allocation " << n;
     // Lua reported each call it could not make (its "error in __gc" warning).
-    EXPECT_GE(state.finalizer_call_failures(), state.finalizers_skipped_by_lua()) << "failing from allocation " << n;
+    EXPECT_GE(testing::finalizer_call_failures(state), testing::finalizers_skipped_by_lua(state))
+        << "failing from allocation " << n;
   }
   EXPECT_GT(skipped, 0u) << "no allocation failure made Lua skip a finalizer: the test proves nothing";
   EXPECT_EQ(Tracked::constructed, Tracked::destroyed);

@@ -20,6 +20,7 @@
 #include <typeinfo>
 #include <utility>
 
+#include "cxxlua/internal/core.hpp"
 #include "cxxlua/state.hpp"
 #include "cxxlua/value.hpp"
 
@@ -64,7 +65,7 @@ inline constexpr bool is_native_v =
 // C++ -> Lua (inside a protected body)
 
 template <class T>
-void push_native(lua_State* L, const StateCore& core, const T& value) {
+void push_native(lua_State* L, const internal::StateCore& core, const T& value) {
   using D = std::decay_t<T>;
   if constexpr (has_convert<D>::value) {
     push_native(L, core, Convert<D>::to_lua(value));
@@ -91,7 +92,7 @@ void push_native(lua_State* L, const StateCore& core, const T& value) {
     const std::string_view bytes = value;
     lua_pushlstring(L, bytes.data(), bytes.size());
   } else if constexpr (std::is_same_v<D, Value>) {
-    detail::push_value(L, core, value);
+    internal::push_value(L, core, value);
   } else if constexpr (std::is_base_of_v<Reference, D>) {
     value.push(L, &core);
   } else if constexpr (std::is_same_v<D, LightUserData>) {
@@ -110,10 +111,10 @@ void push_native(lua_State* L, const StateCore& core, const T& value) {
 // ---------------------------------------------------------------------------------------
 // Lua -> C++
 
-namespace detail {
+namespace internal {
 std::string number_to_string(const Value& value);
 [[noreturn]] void throw_conversion(const Value& value, const char* expected, int argument, const char* function);
-}  // namespace detail
+}  // namespace internal
 
 template <class T>
 const char* lua_type_expected() {
@@ -163,29 +164,29 @@ T from_value(const Value& value, int argument = 0, const char* function = nullpt
     } else if (const auto* n = value.get_if<lua_Number>()) {
       // Exact integral floats convert, as lua_tointegerx does.
       if (!(std::floor(*n) == *n && *n >= -9223372036854775808.0 && *n < 9223372036854775808.0)) {
-        detail::throw_conversion(value, "number with an integer representation", argument, function);
+        internal::throw_conversion(value, "number with an integer representation", argument, function);
       }
       integer = static_cast<lua_Integer>(*n);
     } else {
-      detail::throw_conversion(value, "integer", argument, function);
+      internal::throw_conversion(value, "integer", argument, function);
     }
     if constexpr (!std::is_same_v<D, lua_Integer>) {
       if (!std::in_range<D>(integer)) {
-        detail::throw_conversion(value, "integer in the range of the C++ type", argument, function);
+        internal::throw_conversion(value, "integer in the range of the C++ type", argument, function);
       }
     }
     return static_cast<D>(integer);
   } else if constexpr (std::is_floating_point_v<D>) {
     if (const auto* i = value.get_if<lua_Integer>()) return static_cast<D>(*i);
     if (const auto* n = value.get_if<lua_Number>()) return static_cast<D>(*n);
-    detail::throw_conversion(value, "number", argument, function);
+    internal::throw_conversion(value, "number", argument, function);
   } else if constexpr (std::is_same_v<D, std::string>) {
     if (const auto* s = value.get_if<String>()) return s->to_std_string();
-    if (value.type() == Type::Integer || value.type() == Type::Number) return detail::number_to_string(value);
-    detail::throw_conversion(value, "string", argument, function);
+    if (value.type() == Type::Integer || value.type() == Type::Number) return internal::number_to_string(value);
+    internal::throw_conversion(value, "string", argument, function);
   } else if constexpr (std::is_base_of_v<Reference, D> || std::is_same_v<D, LightUserData>) {
     if (const auto* h = value.get_if<D>()) return *h;
-    detail::throw_conversion(value, lua_type_expected<D>(), argument, function);
+    internal::throw_conversion(value, lua_type_expected<D>(), argument, function);
   } else {
     static_assert(dependent_false<D>, "cxxlua: no conversion from a Lua value to this C++ type");
   }
@@ -301,7 +302,7 @@ struct ArgHolder<A, std::enable_if_t<is_native_v<std::decay_t<A>> && !std::is_sa
   std::decay_t<A> value_;
 };
 
-namespace detail {
+namespace internal {
 AnyUserData userdata_argument(const Value& value, int argument, const char* function);
 }
 
@@ -313,7 +314,7 @@ struct ArgHolder<A, std::enable_if_t<!is_native_v<std::decay_t<A>> && !std::is_s
   using Guard = std::conditional_t<kMutable, BorrowedMut<T>, Borrowed<T>>;
   ArgHolder(StateHandle&, const ArgCursor& cursor) : guard_(make(cursor)) {}
   static Guard make(const ArgCursor& cursor) {
-    AnyUserData userdata = detail::userdata_argument(cursor.take(), cursor.position(), cursor.function);
+    AnyUserData userdata = internal::userdata_argument(cursor.take(), cursor.position(), cursor.function);
     if constexpr (kMutable)
       return userdata.template borrow_mut<T>();
     else

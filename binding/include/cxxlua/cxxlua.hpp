@@ -10,7 +10,7 @@
 #include "cxxlua/error.hpp"
 #include "cxxlua/executor.hpp"
 #include "cxxlua/hooks.hpp"
-#include "cxxlua/stack_guard.hpp"
+#include "cxxlua/internal/core.hpp"
 #include "cxxlua/state.hpp"
 #include "cxxlua/userdata.hpp"
 #include "cxxlua/value.hpp"
@@ -61,8 +61,8 @@ Value to_value(const StateHandle& state, T&& value) {
 
 template <class K, class V>
 void Table::set(const K& key, const V& value) const {
-  Entry entry(*core_, "Table::set");
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::Entry entry(*core_, "Table::set");
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     push_native(L, *core_, key);
     push_native(L, *core_, value);
@@ -73,8 +73,8 @@ void Table::set(const K& key, const V& value) const {
 
 template <class K, class V>
 void Table::raw_set(const K& key, const V& value) const {
-  Entry entry(*core_, "Table::raw_set");
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::Entry entry(*core_, "Table::raw_set");
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     push_native(L, *core_, key);
     push_native(L, *core_, value);
@@ -83,15 +83,15 @@ void Table::raw_set(const K& key, const V& value) const {
   });
 }
 
-namespace detail {
+namespace internal {
 // Runs `lookup` (which leaves one value on top) in a protected call and returns it.
 // A hook may raise on the trampoline's return event, after the reference was taken: the
-// error path releases it (a nil RawValue releases nothing).
+// error path releases it (a nil internal::RawValue releases nothing).
 template <class Lookup>
-Value protected_value(StateCore& core, lua_State* L, Lookup&& lookup) {
-  RawValue raw;
+Value protected_value(internal::StateCore& core, lua_State* L, Lookup&& lookup) {
+  internal::RawValue raw;
   try {
-    detail::protect(L, 0, 0, [&](lua_State* state) {
+    internal::protect(L, 0, 0, [&](lua_State* state) {
       lookup(state);
       raw_from_stack(core, state, -1, raw);
       return 0;
@@ -102,14 +102,14 @@ Value protected_value(StateCore& core, lua_State* L, Lookup&& lookup) {
   }
   return value_from_raw(core.shared_from_this(), raw);
 }
-}  // namespace detail
+}  // namespace internal
 
 template <class V, class K>
 V Table::get(const K& key) const {
   Value result;
   {
-    Entry entry(*core_, "Table::get");
-    result = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+    internal::Entry entry(*core_, "Table::get");
+    result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       push_native(L, *core_, key);
       lua_gettable(L, -2);
@@ -122,8 +122,8 @@ template <class V, class K>
 V Table::raw_get(const K& key) const {
   Value result;
   {
-    Entry entry(*core_, "Table::raw_get");
-    result = detail::protected_value(*core_, entry.L(), [&](lua_State* L) {
+    internal::Entry entry(*core_, "Table::raw_get");
+    result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       push_native(L, *core_, key);
       lua_rawget(L, -2);
@@ -139,8 +139,8 @@ bool Table::contains_key(const K& key) const {
 
 template <class V>
 void Table::push_back(const V& value) const {
-  Entry entry(*core_, "Table::push_back");
-  detail::protect(entry.L(), 0, 0, [&](lua_State* L) {
+  internal::Entry entry(*core_, "Table::push_back");
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     const lua_Integer length = static_cast<lua_Integer>(lua_rawlen(L, -1));
     push_native(L, *core_, value);
@@ -149,10 +149,10 @@ void Table::push_back(const V& value) const {
   });
 }
 
-namespace detail {
+namespace internal {
 // One step of next(): false at the end. Inside an entry.
-bool table_next(StateCore& core, lua_State* L, const Table& table, Value& key, Value& value);
-}  // namespace detail
+bool table_next(internal::StateCore& core, lua_State* L, const Table& table, Value& key, Value& value);
+}  // namespace internal
 
 template <class Fn>
 void Table::for_each(Fn&& fn) const {
@@ -160,8 +160,8 @@ void Table::for_each(Fn&& fn) const {
   Value value;
   for (;;) {
     {
-      Entry entry(*core_, "Table::for_each");
-      if (!detail::table_next(*core_, entry.L(), *this, key, value)) return;
+      internal::Entry entry(*core_, "Table::for_each");
+      if (!internal::table_next(*core_, entry.L(), *this, key, value)) return;
     }
     fn(key, value);
   }
@@ -170,17 +170,17 @@ void Table::for_each(Fn&& fn) const {
 // ---------------------------------------------------------------------------------------
 // Function
 
-namespace detail {
-MultiValue call_function(StateCore& core, const Function& function, int nargs,
-                         void (*push_args)(lua_State*, const StateCore&, const void*), const void* args);
-}  // namespace detail
+namespace internal {
+MultiValue call_function(internal::StateCore& core, const Function& function, int nargs,
+                         void (*push_args)(lua_State*, const internal::StateCore&, const void*), const void* args);
+}  // namespace internal
 
 template <class... Args>
 MultiValue Function::call(const Args&... args) const {
   const std::tuple<const Args&...> packed(args...);
-  return detail::call_function(
+  return internal::call_function(
       *core_, *this, static_cast<int>(sizeof...(Args)),
-      [](lua_State* L, const StateCore& core, const void* p) {
+      [](lua_State* L, const internal::StateCore& core, const void* p) {
         std::apply([&](const auto&... items) { (push_native(L, core, items), ...); },
                    *static_cast<const std::tuple<const Args&...>*>(p));
       },
@@ -205,10 +205,10 @@ R Function::call_as(const Args&... args) const {
 // ---------------------------------------------------------------------------------------
 // Thread
 
-namespace detail {
-MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue& args, const Waker* waker,
+namespace internal {
+MultiValue resume_thread(internal::StateCore& core, const Thread& thread, const MultiValue& args, const Waker* waker,
                          bool* pending);
-}  // namespace detail
+}  // namespace internal
 
 template <class... Args>
 MultiValue Thread::resume(const Args&... args) const {
@@ -244,8 +244,8 @@ Function StateHandle::create_function(F&& fn) const {
 
 template <class T>
 bool StateHandle::is_registered() const {
-  Entry entry(*core_, "is_registered");
-  return detail::type_registered(entry.L(), &TypeKey<T>::key);
+  internal::Entry entry(*core_, "is_registered");
+  return internal::type_registered(entry.L(), &TypeKey<T>::key);
 }
 
 template <class T, class Describe>
@@ -253,8 +253,8 @@ void StateHandle::register_type(std::string name, Describe&& describe) const {
   UserDataBuilder<T> builder;
   builder.spec().name = std::move(name);
   describe(builder);
-  Entry entry(*core_, "register_type");
-  detail::register_userdata_type(*core_, entry.L(), &TypeKey<T>::key, builder.spec());
+  internal::Entry entry(*core_, "register_type");
+  internal::register_userdata_type(*core_, entry.L(), &TypeKey<T>::key, builder.spec());
 }
 
 template <class T, class... Args>
@@ -267,9 +267,9 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
   int ref = LUA_NOREF;
   void* block = nullptr;
   {
-    Entry entry(*core_, "create_userdata");
-    block = detail::create_userdata_block(*core_, entry.L(), &TypeKey<T>::key, sizeof(UserDataBlock<T>),
-                                          &UserDataBlock<T>::destroy, ref);
+    internal::Entry entry(*core_, "create_userdata");
+    block = internal::create_userdata_block(*core_, entry.L(), &TypeKey<T>::key, sizeof(UserDataBlock<T>),
+                                            &UserDataBlock<T>::destroy, ref);
   }
   AnyUserData userdata(core_, ref);
   auto* typed = static_cast<UserDataBlock<T>*>(block);
@@ -280,14 +280,14 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
     typed->header.status = UserDataStatus::Constructed;
     // The metatable is built (allocating) only now: a failure here leaks the object.
     if (first_use) register_type<T>(UserDataTraits<T>::name(), &UserDataTraits<T>::describe);
-    Entry entry(*core_, "create_userdata");
-    detail::canary_set_metatable_late(*core_, entry.L(), ref, &TypeKey<T>::key);
+    internal::Entry entry(*core_, "create_userdata");
+    internal::canary_set_metatable_late(*core_, entry.L(), ref, &TypeKey<T>::key);
     return userdata;
   }
   // Constructed only now that the userdata is complete; if this throws, status stays
   // Empty and __gc leaves the storage alone.
   new (typed->storage) T(std::forward<Args>(args)...);
-  detail::userdata_constructed(*core_, &typed->header);
+  internal::userdata_constructed(*core_, &typed->header);
   return userdata;
 }
 
@@ -296,9 +296,9 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
 
 template <class T>
 bool AnyUserData::is() const {
-  Entry entry(*core_, "AnyUserData::is");
+  internal::Entry entry(*core_, "AnyUserData::is");
   try {
-    return detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key) != nullptr;
+    return internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key) != nullptr;
   } catch (const Error&) {
     return false;
   }
@@ -306,36 +306,36 @@ bool AnyUserData::is() const {
 
 template <class T>
 Borrowed<T> AnyUserData::borrow() const {
-  Entry entry(*core_, "AnyUserData::borrow");
-  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
-  detail::begin_borrow(*core_, header, false);
+  internal::Entry entry(*core_, "AnyUserData::borrow");
+  UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  internal::begin_borrow(*core_, header, false);
   try {
     return Borrowed<T>(*this, header);
   } catch (...) {
-    detail::end_borrow(*core_, header, false);
+    internal::end_borrow(*core_, header, false);
     throw;
   }
 }
 
 template <class T>
 BorrowedMut<T> AnyUserData::borrow_mut() const {
-  Entry entry(*core_, "AnyUserData::borrow_mut");
-  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
-  detail::begin_borrow(*core_, header, true);
+  internal::Entry entry(*core_, "AnyUserData::borrow_mut");
+  UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  internal::begin_borrow(*core_, header, true);
   try {
     return BorrowedMut<T>(*this, header);
   } catch (...) {
-    detail::end_borrow(*core_, header, true);
+    internal::end_borrow(*core_, header, true);
     throw;
   }
 }
 
 template <class T>
 T AnyUserData::take() const {
-  Entry entry(*core_, "AnyUserData::take");
-  UserDataHeader* header = detail::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
-  detail::begin_borrow(*core_, header, true);  // checks: constructed, not borrowed
-  detail::end_borrow(*core_, header, true);
+  internal::Entry entry(*core_, "AnyUserData::take");
+  UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
+  internal::begin_borrow(*core_, header, true);  // checks: constructed, not borrowed
+  internal::end_borrow(*core_, header, true);
   T* object = reinterpret_cast<UserDataBlock<T>*>(header)->object();
   T out(std::move(*object));
   header->status = UserDataStatus::Destructed;

@@ -105,22 +105,22 @@ struct UserDataTraits {
   static void describe(UserDataBuilder<T>&) {}
 };
 
-namespace detail {
-void register_userdata_type(StateCore& core, lua_State* L, const void* key, UserDataSpec& spec);
+namespace internal {
+void register_userdata_type(internal::StateCore& core, lua_State* L, const void* key, UserDataSpec& spec);
 bool type_registered(lua_State* L, const void* key) noexcept;
 // Pushes a new userdata of `size` bytes with the type's metatable and references it;
 // returns the block. Inside no protected call: does its own.
-void* create_userdata_block(StateCore& core, lua_State* L, const void* key, std::size_t size,
+void* create_userdata_block(internal::StateCore& core, lua_State* L, const void* key, std::size_t size,
                             void (*destroy)(UserDataHeader*) noexcept, int& ref);
 // The block of the userdata at `ref` if it is of type `key` (else null); throws
 // Conversion naming the expected type otherwise.
-UserDataHeader* userdata_header(StateCore& core, lua_State* L, int ref, const void* key);
-// The object is built: marks it and tracks it until destroyed (StateCore::track_object).
-void userdata_constructed(StateCore& core, UserDataHeader* header);
-void begin_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow);
-void canary_set_metatable_late(StateCore& core, lua_State* L, int ref, const void* key);
-void end_borrow(StateCore& core, UserDataHeader* header, bool mutable_borrow) noexcept;
-}  // namespace detail
+UserDataHeader* userdata_header(internal::StateCore& core, lua_State* L, int ref, const void* key);
+// The object is built: marks it and tracks it until destroyed (internal::StateCore::track_object).
+void userdata_constructed(internal::StateCore& core, UserDataHeader* header);
+void begin_borrow(internal::StateCore& core, UserDataHeader* header, bool mutable_borrow);
+void canary_set_metatable_late(internal::StateCore& core, lua_State* L, int ref, const void* key);
+void end_borrow(internal::StateCore& core, UserDataHeader* header, bool mutable_borrow) noexcept;
+}  // namespace internal
 
 // A shared borrow: keeps the userdata alive and the object immutable for Lua and C++.
 template <class T>
@@ -133,7 +133,7 @@ class Borrowed {
   Borrowed& operator=(const Borrowed&) = delete;
   Borrowed& operator=(Borrowed&&) = delete;
   ~Borrowed() {
-    if (header_ != nullptr) detail::end_borrow(*owner_.core(), header_, false);
+    if (header_ != nullptr) internal::end_borrow(*owner_.core(), header_, false);
   }
   const T& operator*() const noexcept { return *reinterpret_cast<UserDataBlock<T>*>(header_)->object(); }
   const T* operator->() const noexcept { return &**this; }
@@ -154,7 +154,7 @@ class BorrowedMut {
   BorrowedMut& operator=(const BorrowedMut&) = delete;
   BorrowedMut& operator=(BorrowedMut&&) = delete;
   ~BorrowedMut() {
-    if (header_ != nullptr) detail::end_borrow(*owner_.core(), header_, true);
+    if (header_ != nullptr) internal::end_borrow(*owner_.core(), header_, true);
   }
   T& operator*() const noexcept { return *reinterpret_cast<UserDataBlock<T>*>(header_)->object(); }
   T* operator->() const noexcept { return &**this; }

@@ -19,7 +19,9 @@
 
 namespace cxxlua {
 
+namespace internal {
 class StateCore;
+}  // namespace internal
 class StateHandle;
 class Value;
 using MultiValue = std::vector<Value>;
@@ -32,7 +34,7 @@ class Reference {
  public:
   Reference() noexcept = default;
   // Adopts `ref`, a registry slot already counted by the core's reference ledger.
-  Reference(std::shared_ptr<StateCore> core, int ref) noexcept;
+  Reference(std::shared_ptr<internal::StateCore> core, int ref) noexcept;
   Reference(const Reference& other);
   Reference& operator=(const Reference& other);
   Reference(Reference&& other) noexcept;
@@ -41,17 +43,17 @@ class Reference {
 
   bool valid() const noexcept { return core_ != nullptr; }
   bool state_alive() const noexcept;
-  StateCore* core() const noexcept { return core_.get(); }
-  const std::shared_ptr<StateCore>& shared_core() const noexcept { return core_; }
+  internal::StateCore* core() const noexcept { return core_.get(); }
+  const std::shared_ptr<internal::StateCore>& shared_core() const noexcept { return core_; }
   int ref() const noexcept { return ref_; }
   // Pushes the referenced value on L (non-raising); throws StateClosed or WrongState.
-  void push(lua_State* L, const StateCore* expected) const;
+  void push(lua_State* L, const internal::StateCore* expected) const;
   // Identity: same Lua object (raw equality), same state.
   bool same_object(const Reference& other) const;
   void reset() noexcept;
 
  protected:
-  std::shared_ptr<StateCore> core_;
+  std::shared_ptr<internal::StateCore> core_;
   int ref_ = LUA_NOREF;
 
  private:

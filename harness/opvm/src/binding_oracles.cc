@@ -1,11 +1,13 @@
 #include <luahammer/opvm/binding_oracles.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace luahammer {
 
 void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
   if (state.is_closed()) return;
   // Under the lock: another thread may be using a shared state.
-  const int top = state.inspect([&state](lua_State*) { return lua_gettop(state.raw_state()); });
+  const int top =
+      cxxlua::testing::inspect(state, [&state](lua_State*) { return lua_gettop(cxxlua::testing::main_thread(state)); });
   if (top != 0) {
     violation("stack", std::to_string(top) + " value(s) left on the main thread after " + after);
   }
@@ -15,7 +17,7 @@ void check_coroutine(const cxxlua::Thread& thread, const char* after) {
   if (!thread.state_alive()) return;
   lua_State* co = thread.raw_thread();
   // Read under the state's lock: another worker's collection may move this stack.
-  const int top = cxxlua::StateHandle(thread.shared_core()).inspect([co](lua_State*) {
+  const int top = cxxlua::testing::inspect(cxxlua::testing::state_of(thread), [co](lua_State*) {
     lua_Debug ar;
     if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return -1;  // suspended or running
     // At rest a coroutine holds nothing (finished) or exactly its body (not started).
@@ -31,8 +33,8 @@ void ReferenceLedger::on_take(int ref) noexcept { slots_.take(ref); }
 void ReferenceLedger::on_release(int ref) noexcept { slots_.release(ref); }
 
 void check_finalizers_called_by_lua(const cxxlua::StateHandle& state, const char* after) {
-  const std::size_t skipped = state.finalizers_skipped_by_lua();
-  const std::size_t failed = state.finalizer_call_failures();
+  const std::size_t skipped = cxxlua::testing::finalizers_skipped_by_lua(state);
+  const std::size_t failed = cxxlua::testing::finalizer_call_failures(state);
   if (skipped > failed) {
     violation("finalizers", std::to_string(skipped - failed) +
                                 " object(s) freed by Lua without a call of their finalizer (never registered?) after " +

@@ -11,6 +11,7 @@
 #include <luahammer/opvm/binding_oracles.hpp>
 #include <luahammer/opvm/op_vm.hpp>
 #include <luahammer/opvm/vm_host.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace luahammer {
 
@@ -37,7 +38,7 @@ class Runtime {
     }
     return nullptr;
   }
-  static cxxlua::StateHandle handle_of(const cxxlua::Reference& ref) { return cxxlua::StateHandle(ref.shared_core()); }
+  static cxxlua::StateHandle handle_of(const cxxlua::Reference& ref) { return cxxlua::testing::state_of(ref); }
   void close_and_check(VmState& vm, const char* after);
   // Keeps a closed state's allocator and ledgers alive until the end: dead handles still
   // point at its core, and Probe objects that were taken point at its ledger.

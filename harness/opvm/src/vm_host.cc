@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <luahammer/core/sandbox.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace luahammer {
 
@@ -103,7 +104,7 @@ namespace {
 
 // Whether the nearest Lua function on the running thread's stack is a chunk named `name`.
 bool called_from_chunk(const StateHandle& state, const char* name) {
-  return state.inspect([name](lua_State* L) {
+  return cxxlua::testing::inspect(state, [name](lua_State* L) {
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar) != 0; ++level) {
       if (lua_getinfo(L, "S", &ar) == 0) return false;
@@ -290,7 +291,7 @@ void install_budget(VmState& vm) {
                                                      }));
           // add_hook sets the main thread's hook; a coroutine keeps the
           // count it was created with unless told.
-          if (event.thread != state.raw_state()) {
+          if (event.thread != cxxlua::testing::main_thread(state)) {
             lua_sethook(event.thread, lua_gethook(event.thread), lua_gethookmask(event.thread) | LUA_MASKCOUNT, 1);
           }
         }

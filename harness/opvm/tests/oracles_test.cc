@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <luahammer/opvm/binding_oracles.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace luahammer {
 namespace {
@@ -28,7 +29,7 @@ TEST_F(Oracles, StackFiresOnAValueLeftOnTheMainThread) {
   EXPECT_DEATH(
       {
         cxxlua::State state;
-        lua_pushinteger(state.raw_state(), 1);  // a broken "binding call" leaking a value
+        lua_pushinteger(cxxlua::testing::main_thread(state), 1);  // a broken "binding call" leaking a value
         check_stack_at_rest(state, "a leaky call");
       },
       "luahammer: stack: 1 value\\(s\\) left on the main thread after a leaky call");
@@ -147,7 +148,7 @@ TEST_F(Oracles, FinalizersFireOnAnObjectLuaFreedWithoutAFinalizerCall) {
           cxxlua::AnyUserData u = state.create_userdata<Plain>();
           cxxlua::Table globals = state.globals();
           globals.set("u", u);
-          state.inspect([](lua_State* L) {
+          cxxlua::testing::inspect(state, [](lua_State* L) {
             lua_getglobal(L, "u");
             lua_getmetatable(L, -1);
             lua_pushnil(L);
@@ -170,7 +171,7 @@ TEST_F(Oracles, FinalizersQuietWhenEveryFinalizerRan) {
   { cxxlua::AnyUserData u = state.create_userdata<Plain>(); }
   state.collect_garbage();
   state.collect_garbage();
-  EXPECT_EQ(state.finalizers_skipped_by_lua(), 0u);
+  EXPECT_EQ(cxxlua::testing::finalizers_skipped_by_lua(state), 0u);
   check_finalizers_called_by_lua(state, "close");
 }
 

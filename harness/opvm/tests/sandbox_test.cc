@@ -7,6 +7,7 @@
 #include <luahammer/core/oracles.hpp>
 #include <luahammer/core/sandbox.hpp>
 #include <luahammer/opvm/vm_host.hpp>
+#include <cxxlua/testing.hpp>
 
 namespace luahammer {
 namespace {
@@ -68,7 +69,7 @@ TEST(Sandbox, LuaWarningsCannotPoseAsAFailedFinalizer) {
   cxxlua::State state(sandbox_options());
   apply_sandbox(state);
   state.exec("warn('error in ', '__gc', ' (', 'not enough memory', ')')");
-  EXPECT_EQ(state.finalizer_call_failures(), 0u);
+  EXPECT_EQ(cxxlua::testing::finalizer_call_failures(state), 0u);
   EXPECT_THROW(state.exec("warn({})"), cxxlua::Error);
 }
 
@@ -76,7 +77,7 @@ TEST(Sandbox, LuaFinalizerRaisingOutOfMemoryIsNotCountedAsAFailedFinalizer) {
   cxxlua::State state(sandbox_options());
   apply_sandbox(state);
   state.exec("setmetatable({}, {__gc = function() error('not enough memory', 0) end}) collectgarbage()");
-  EXPECT_EQ(state.finalizer_call_failures(), 0u);
+  EXPECT_EQ(cxxlua::testing::finalizer_call_failures(state), 0u);
 }
 
 TEST(Sandbox, LuaFinalizersRunInACoroutineOfTheirOwn) {

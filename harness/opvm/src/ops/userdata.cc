@@ -37,7 +37,7 @@ void borrow_userdata(Runtime& rt, const Op& op) {
       auto probe = u->borrow<Probe>();
       probe->use();
       for (VmState& vm : rt.states) {
-        if (vm.state && vm.owned && !vm.state->is_closed() && u->shared_core() == vm.state->core()) {
+        if (vm.state && vm.owned && !vm.state->is_closed() && cxxlua::testing::same_state(*u, *vm.state)) {
           rt.close_and_check(vm, "close_state under a borrow");
         }
       }

@@ -1,3 +1,4 @@
+// Internal (not API): may change in any release.
 // StackGuard: every public entry point records the Lua stack top it must leave behind.
 // Checking policy: on scope exit compare with the expected top (entry + delta) and report
 // the exact imbalance through the installed handler. Restoring policy: reset the top.
@@ -13,6 +14,8 @@ namespace cxxlua {
 using StackImbalanceHandler = void (*)(const char* report);
 StackImbalanceHandler set_stack_imbalance_handler(StackImbalanceHandler handler) noexcept;
 void report_stack_imbalance(const char* where, int expected_top, int actual_top) noexcept;
+
+namespace internal {
 
 enum class StackPolicy { Checking, Restoring };
 
@@ -43,4 +46,5 @@ class StackGuard {
   int expected_;
 };
 
+}  // namespace internal
 }  // namespace cxxlua
