@@ -46,15 +46,6 @@ std::size_t write(const Parsed& p, std::uint8_t* out, std::size_t max_size) {
   return n;
 }
 
-std::vector<const OpInfo*> menu_infos(const ProgramOptions& options) {
-  std::vector<const OpInfo*> menu;
-  for (const OpInfo& info : all_op_infos()) {
-    if (options.menu.empty() || std::find(options.menu.begin(), options.menu.end(), info.code) != options.menu.end())
-      menu.push_back(&info);
-  }
-  return menu;
-}
-
 // Runs the byte mutator over `bytes` (a payload or header), at most `limit` bytes after.
 void mutate_bytes_of(std::vector<std::uint8_t>& bytes, std::size_t limit, ByteMutator mutate_bytes) {
   const std::size_t before = bytes.size();
@@ -69,7 +60,7 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
                            const ProgramOptions& options, ByteMutator mutate_bytes) {
   std::mt19937 rng(seed);
   Parsed p = parse(data, size);
-  const std::vector<const OpInfo*> menu = menu_infos(options);
+  const OpMenu menu(options);
   auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   // Out of 32: 2 the whole input byte-wise, 6 a fresh record, 10 one record's payload,
   // 4 the header (the GC plan and a leading hook plan, whose event number decides where a
@@ -81,12 +72,10 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
   if (choice < 8) {
     // A fresh record of a menu op, somewhere.
     std::mt19937_64 draw(rng());
-    ProgramOptions one = options;
-    one.max_ops = 1;
-    const std::vector<std::uint8_t> fresh = random_program(draw, one, 4096);
-    Parsed made = parse(fresh.data(), fresh.size());
-    if (!made.records.empty()) {
-      p.records.insert(p.records.begin() + static_cast<long>(pick(p.records.size() + 1)), made.records.front());
+    if (const OpInfo* info = menu.draw(draw)) {
+      std::vector<std::uint8_t> record;
+      random_record(draw, *info, record);
+      p.records.insert(p.records.begin() + static_cast<long>(pick(p.records.size() + 1)), std::move(record));
     }
   } else if (choice < 18) {
     // One record's payload through the byte mutator (its length byte follows).
@@ -111,9 +100,9 @@ std::size_t mutate_program(std::uint8_t* data, std::size_t size, std::size_t max
     auto record = p.records[from];
     p.records.erase(p.records.begin() + static_cast<long>(from));
     p.records.insert(p.records.begin() + static_cast<long>(pick(p.records.size() + 1)), record);
-  } else if (!menu.empty()) {
+  } else if (!menu.ops.empty()) {
     // Another op of the menu with the same payload.
-    p.records[pick(p.records.size())][0] = static_cast<std::uint8_t>(menu[pick(menu.size())]->code);
+    p.records[pick(p.records.size())][0] = static_cast<std::uint8_t>(menu.ops[pick(menu.ops.size())]->code);
   }
   return write(p, data, max_size);
 }

@@ -149,31 +149,44 @@ std::vector<std::uint8_t> OpProgram::encode(const ProgramOptions& options) const
   return out.bytes;
 }
 
-std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes) {
-  std::vector<const OpInfo*> menu;
-  std::vector<const OpInfo*> creators;
+OpMenu::OpMenu(const ProgramOptions& options) {
   const std::bitset<kOpCodeSpace> allowed = menu_of(options);
   for (const OpInfo& info : all_op_infos()) {
     if (!allowed.test(static_cast<std::size_t>(info.code))) continue;
-    menu.push_back(&info);
+    ops.push_back(&info);
     if ((info.flags & OpInfo::Creator) != 0) creators.push_back(&info);
   }
+}
+
+const OpInfo* OpMenu::draw(std::mt19937_64& rng) const {
+  if (ops.empty()) return nullptr;
+  const bool creator = !creators.empty() && rng() % 3 == 0;
+  return creator ? creators[rng() % creators.size()] : ops[rng() % ops.size()];
+}
+
+void random_record(std::mt19937_64& rng, const OpInfo& info, std::vector<std::uint8_t>& out) {
+  std::size_t length = 5;
+  switch (info.payload) {
+    case OpInfo::Operands: break;
+    case OpInfo::Generated: length += rng() % 97; break;
+    case OpInfo::Hook: length += 12; break;
+    case OpInfo::Fail: length += 24; break;
+  }
+  out.push_back(static_cast<std::uint8_t>(info.code));
+  out.push_back(static_cast<std::uint8_t>(length));
+  const std::vector<std::uint8_t> payload = random_bytes(rng, length);
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes) {
+  const OpMenu menu(options);
   ByteWriter out;
   out.bytes.push_back(16);
   out.put_bytes(random_bytes(rng, 16));
-  for (std::size_t ops = 0; ops < options.max_ops && out.bytes.size() < bytes && !menu.empty(); ++ops) {
-    const bool creator = !creators.empty() && rng() % 3 == 0;
-    const OpInfo* info = creator ? creators[rng() % creators.size()] : menu[rng() % menu.size()];
-    std::size_t length = 5;
-    switch (info->payload) {
-      case OpInfo::Operands: break;
-      case OpInfo::Generated: length += rng() % 97; break;
-      case OpInfo::Hook: length += 12; break;
-      case OpInfo::Fail: length += 24; break;
-    }
-    out.bytes.push_back(static_cast<std::uint8_t>(info->code));
-    out.bytes.push_back(static_cast<std::uint8_t>(length));
-    out.put_bytes(random_bytes(rng, length));
+  for (std::size_t ops = 0; ops < options.max_ops && out.bytes.size() < bytes; ++ops) {
+    const OpInfo* info = menu.draw(rng);
+    if (info == nullptr) break;
+    random_record(rng, *info, out.bytes);
   }
   return out.bytes;
 }

@@ -93,8 +93,18 @@ struct OpProgram {
   std::vector<std::uint8_t> encode(const ProgramOptions& options = {}) const;
 };
 
-// Random records of the menu's ops (creators one time in three) until `bytes` bytes or
-// the op limit: what drivers, tools and tests run when they do not read fuzz input.
+// A target's menu as drawn from: its ops in code order, creators (CreateState and the ops
+// that make values) one time in three so programs have something to act on.
+struct OpMenu {
+  std::vector<const OpInfo*> ops;
+  std::vector<const OpInfo*> creators;
+  explicit OpMenu(const ProgramOptions& options);
+  const OpInfo* draw(std::mt19937_64& rng) const;  // null for an empty menu
+};
+// Appends one record of `info` with random operands and payload.
+void random_record(std::mt19937_64& rng, const OpInfo& info, std::vector<std::uint8_t>& out);
+// Random records of the menu's ops until `bytes` bytes or the op limit: what drivers,
+// tools, tests and the mutator's record insertion use when they do not read fuzz input.
 std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes);
 
 struct RunOptions {
