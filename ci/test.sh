@@ -4,7 +4,8 @@
 # the quick canaries: with each catalogued bug switched back in, its regression case must
 # fail (canary-fuzz preset, label canary), and the fastest canaries must be found by
 # their fuzz target from the generic seeds within a small budget (ci/canaries.sh); then
-# the ClusterFuzzLite/OSS-Fuzz build run locally (ci/ossfuzz-local.sh). The full run (no
+# the ClusterFuzzLite/OSS-Fuzz build run locally (ci/ossfuzz-local.sh); then the consumer
+# projects of examples/ built out of the tree (ci/examples.sh). The full run (no
 # --preset) also lints after the asan preset (ci/lint.sh).
 #
 # usage: ci/test.sh [--preset P]… [--no-canaries]   (default: asan tsan, then the canaries)
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
               presets+=("$2"); shift 2 ;;
     --preset=*) presets+=("${1#--preset=}"); shift ;;
     --no-canaries) canaries=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -88,6 +89,14 @@ if [ $canaries = 1 ]; then
     total_failed=$((total_failed + 1)); status=1
   fi
   echo "=== OSS-Fuzz layout: done ($((SECONDS - start)) s) ==="
+  echo "=== examples: consumer projects built out of the tree (ci/examples.sh) ==="
+  start=$SECONDS
+  if bash ci/examples.sh; then
+    total_passed=$((total_passed + 1))
+  else
+    total_failed=$((total_failed + 1)); status=1
+  fi
+  echo "=== examples: done ($((SECONDS - start)) s) ==="
 fi
 echo "ci/test.sh: ${total_passed} passed, ${total_failed} failed"
 exit $status

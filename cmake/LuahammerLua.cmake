@@ -10,6 +10,12 @@ if(LUAHAMMER_LUA_SOURCE_DIR)
 else()
   set(LUAHAMMER_LUA_DIR "${PROJECT_SOURCE_DIR}/third_party/lua-${LUAHAMMER_LUA_VERSION}")
 endif()
+if(NOT EXISTS "${LUAHAMMER_LUA_DIR}/src/lapi.c" AND NOT LUAHAMMER_LUA_SOURCE_DIR)
+  # A fresh checkout (FetchContent, add_subdirectory): get the pinned, checksummed source.
+  message(STATUS "luahammer: Lua ${LUAHAMMER_LUA_VERSION} source missing; running ci/fetch-lua.sh")
+  execute_process(COMMAND bash "${PROJECT_SOURCE_DIR}/ci/fetch-lua.sh" ${LUAHAMMER_LUA_VERSION}
+                  RESULT_VARIABLE _fetched)
+endif()
 if(NOT EXISTS "${LUAHAMMER_LUA_DIR}/src/lapi.c")
   message(FATAL_ERROR "Lua ${LUAHAMMER_LUA_VERSION} source not found in ${LUAHAMMER_LUA_DIR}; get it with: ci/fetch-lua.sh ${LUAHAMMER_LUA_VERSION}")
 endif()

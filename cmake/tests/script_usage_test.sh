@@ -20,4 +20,7 @@ touch "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$"
 check "cannot write results" bash "$root/ci/canaries.sh" --out "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$" ref_leak
 rm -f "${TMPDIR:-/tmp}/luahammer-not-a-folder.$$"
 check "preset needs a name" bash "$root/ci/test.sh" --preset
+check "needs a positive number" bash "$root/ci/examples.sh" --runs 0
+check "needs a folder" bash "$root/ci/examples.sh" --work
+check "unknown argument" bash "$root/ci/examples.sh" --nope
 echo "scripts refuse bad command lines: ok"
