@@ -5,7 +5,8 @@
 #     CMake's FETCHCONTENT_SOURCE_DIR_LUAHAMMER), LUAHAMMER_MODE=fuzz: configure, build,
 #     ctest (the module's objects carry ASan, UBSan and coverage instrumentation), then the
 #     fuzzer from an empty corpus must report the planted heap overflow in bytes_reverse
-#     within a budget of executions;
+#     within a budget of executions, and the nightly campaign over the project's build tree
+#     (ci/nightly.sh --build-dir) must report it;
 #  2. a project with add_subdirectory whose module target defines NDEBUG, and one handing
 #     over an imported target: each configure must fail with the helper's one line.
 # Prints the time of each step.
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
             runs=$2; shift 2 ;;
     --work) [ -n "${2:-}" ] || { echo "examples.sh: --work needs a folder" >&2; exit 2; }
             work=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "examples.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,6 +59,18 @@ if cmake -S "$root/examples/c-module" -B "$build" "${compilers[@]}" -DBYTES_FUZZ
     else
       fail "the c-module fuzzer did not report the overflow in bytes_reverse within $runs runs"
       tail -20 "$work/c-module-fuzz.log"
+    fi
+    # The campaign over the project's build tree (its manifest lists the module fuzzer):
+    # the finding deduplicated, minimized and reported; exit status 1 for a new finding.
+    t0=$SECONDS
+    bash "$root/ci/nightly.sh" --build-dir "$build" --no-build --minutes 1 --fresh \
+      --out "$work/c-module-nightly" >"$work/c-module-nightly.log" 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q '"module_bytes"' "$work/c-module-nightly/summary.json" &&
+       compgen -G "$work/c-module-nightly/crashes/module_bytes/*heap-buffer-overflow*" >/dev/null; then
+      step "c-module campaign (ci/nightly.sh --build-dir): $(grep -m1 'summary:' "$work/c-module-nightly.log" | sed 's/^nightly: //')"
+    else
+      fail "the campaign over the c-module build tree (exit $rc)"; tail -10 "$work/c-module-nightly.log"
     fi
   else
     fail "c-module build"; tail -30 "$work/c-module-build.log"

@@ -45,6 +45,10 @@ def parse(argv):
     p.add_argument("--out", default=os.path.join(ROOT, "out", "nightly"), help="output folder (default out/nightly)")
     p.add_argument("--preset", default=None,
                    help="build preset (default fuzz; canary-fuzz when LUAHAMMER_CANARY is set)")
+    p.add_argument("--build-dir", default=None,
+                   help="fuzz the targets of this build tree (a binding's own, configured with luahammer's "
+                        "CMake helpers) instead of build/<preset>; built with `cmake --build` unless --no-build; "
+                        "every target of its manifest, modules included")
     p.add_argument("--update-corpus", action="store_true",
                    help="merge new coverage back into corpus/<target>/ for committing")
     p.add_argument("--modules", action="store_true", help="include the third-party module fuzzers")
@@ -53,6 +57,11 @@ def parse(argv):
     p.add_argument("--fresh", action="store_true", help="start a new run even if the last one was interrupted")
     args = p.parse_args(argv)
     args.out = os.path.abspath(args.out)
+    if args.build_dir is not None:
+        args.build_dir = os.path.abspath(args.build_dir)
+        if not os.path.isdir(args.build_dir):
+            raise Fatal(f"--build-dir {args.build_dir}: no such folder")
+        args.modules = True  # a binding's tree: its module fuzzers are what it is there for
     canary = os.environ.get("LUAHAMMER_CANARY")
     if args.preset is None:
         args.preset = "canary-fuzz" if canary else "fuzz"
@@ -73,9 +82,13 @@ def build(args):
     if args.no_build:
         return
     log = os.path.join(args.out, "build.log")
+    if args.build_dir is not None:
+        commands = [["cmake", "--build", args.build_dir]]
+    else:
+        commands = [["bash", "ci/setup.sh"], ["cmake", "--preset", args.preset],
+                    ["cmake", "--build", "--preset", args.preset]]
     with open(log, "w") as f:
-        for cmd in (["bash", "ci/setup.sh"], ["cmake", "--preset", args.preset],
-                    ["cmake", "--build", "--preset", args.preset]):
+        for cmd in commands:
             if subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
                 raise Fatal(f"'{' '.join(cmd)}' failed (see {log})")
 
@@ -108,7 +121,7 @@ def main(argv):
         raise Fatal(f"another nightly is running on {args.out}")
     Groups.start(args.out)
     build(args)
-    build_dir = os.path.join(ROOT, "build", args.preset)
+    build_dir = args.build_dir or os.path.join(ROOT, "build", args.preset)
     rows = discover(args, build_dir)
     names = list(rows)
 
@@ -172,7 +185,10 @@ def main(argv):
     run_state["new_findings"] = unreported(args.out)
     run_state["complete"] = True
     write_json(state_path, run_state)
-    if not args.no_coverage:
+    if args.build_dir is not None and not args.no_coverage:
+        say("coverage: not measured for a build tree of a binding's own (configure one with "
+            "LUAHAMMER_MODE=coverage and replay the corpus there)")
+    elif not args.no_coverage:
         cmd = ["bash", os.path.join(ROOT, "ci", "coverage.sh"), "--out", os.path.join(args.out, "coverage"),
                "--targets", ",".join(names),
                os.path.join(args.out, "corpus")]
