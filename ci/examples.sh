@@ -7,7 +7,10 @@
 #     fuzzer from an empty corpus must report the planted heap overflow in bytes_reverse
 #     within a budget of executions, and the nightly campaign over the project's build tree
 #     (ci/nightly.sh --build-dir) must report it;
-#  2. a project with add_subdirectory whose module target defines NDEBUG, and one handing
+#  2. examples/installed-package against luahammer built and installed with
+#     LUAHAMMER_MODE=fuzz (find_package): configure, build, ctest, the planted bug found;
+#     a project asking that install for another mode is refused;
+#  3. a project with add_subdirectory whose module target defines NDEBUG, and one handing
 #     over an imported target: each configure must fail with the helper's one line.
 # Prints the time of each step.
 #
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
             runs=$2; shift 2 ;;
     --work) [ -n "${2:-}" ] || { echo "examples.sh: --work needs a folder" >&2; exit 2; }
             work=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "examples.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,11 +65,17 @@ if cmake -S "$root/examples/c-module" -B "$build" "${compilers[@]}" -DBYTES_FUZZ
     fi
     # The campaign over the project's build tree (its manifest lists the module fuzzer):
     # the finding deduplicated, minimized and reported; exit status 1 for a new finding.
+    # Its working corpus is the one the run above grew (a second night goes on from the
+    # first night's corpus; libFuzzer keeps no crashing input in a corpus).
     t0=$SECONDS
+    rm -rf "$work/c-module-nightly"
+    mkdir -p "$work/c-module-nightly/corpus/module_bytes"
+    cp "$corpus"/* "$work/c-module-nightly/corpus/module_bytes/" 2>/dev/null
     bash "$root/ci/nightly.sh" --build-dir "$build" --no-build --minutes 1 --fresh \
       --out "$work/c-module-nightly" >"$work/c-module-nightly.log" 2>&1
     rc=$?
-    if [ $rc -eq 1 ] && grep -q '"module_bytes"' "$work/c-module-nightly/summary.json" &&
+    # One bug, one finding: whichever harness step called bytes.reverse.
+    if [ $rc -eq 1 ] && grep -q 'summary: 1 target(s), 1 unique finding(s), 1 new' "$work/c-module-nightly.log" &&
        compgen -G "$work/c-module-nightly/crashes/module_bytes/*heap-buffer-overflow*" >/dev/null; then
       step "c-module campaign (ci/nightly.sh --build-dir): $(grep -m1 'summary:' "$work/c-module-nightly.log" | sed 's/^nightly: //')"
     else
@@ -79,7 +88,47 @@ else
   fail "c-module configure"; tail -20 "$work/c-module-configure.log"
 fi
 
-# --- 2. the configure-time checks, with add_subdirectory ---------------------------------
+# --- 2. the same module against an installed luahammer (find_package) -------------------
+t0=$SECONDS
+lh="$work/luahammer-build" prefix="$work/prefix" build="$work/installed-package"
+rm -rf "$lh" "$prefix" "$build"
+if cmake -S "$root" -B "$lh" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz -DLUAHAMMER_BUILD_TESTS=OFF \
+     -DLUAHAMMER_OWN_TARGETS=OFF >"$work/install.log" 2>&1 &&
+   cmake --build "$lh" >>"$work/install.log" 2>&1 &&
+   cmake --install "$lh" --prefix "$prefix" >>"$work/install.log" 2>&1; then
+  step "luahammer built and installed (LUAHAMMER_MODE=fuzz) into $prefix"
+  if cmake -S "$root/examples/installed-package" -B "$build" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz \
+       -DCMAKE_PREFIX_PATH="$prefix" >"$work/installed-package.log" 2>&1 &&
+     cmake --build "$build" >>"$work/installed-package.log" 2>&1 &&
+     ctest --test-dir "$build" --output-on-failure >>"$work/installed-package.log" 2>&1; then
+    step "installed-package configured, built, ctest passed"
+    corpus="$work/installed-package-corpus"
+    rm -rf "$corpus" && mkdir -p "$corpus"
+    (cd "$work" && "$build/module_bytes_fuzzer" -runs="$runs" -seed=1 "$corpus") >"$work/installed-package-fuzz.log" 2>&1
+    if grep -q 'in bytes_reverse' "$work/installed-package-fuzz.log"; then
+      step "installed-package fuzzer found the planted overflow in bytes_reverse"
+    else
+      fail "the installed-package fuzzer did not report the overflow within $runs runs"
+      tail -20 "$work/installed-package-fuzz.log"
+    fi
+  else
+    fail "installed-package"; tail -30 "$work/installed-package.log"
+  fi
+  # A project asking the fuzz install for another mode is refused by the package.
+  t0=$SECONDS
+  if cmake -S "$root/examples/installed-package" -B "$build-tsan" "${compilers[@]}" -DLUAHAMMER_MODE=tsan \
+       -DCMAKE_PREFIX_PATH="$prefix" >"$work/installed-package-tsan.log" 2>&1; then
+    fail "installed-package: a tsan project accepted the fuzz install"
+  elif tr -s ' \n' ' ' <"$work/installed-package-tsan.log" | grep -q "was built for LUAHAMMER_MODE=fuzz"; then
+    step "installed-package: LUAHAMMER_MODE=tsan refused by the fuzz install"
+  else
+    fail "installed-package: the tsan configure failed for another reason"; tail -20 "$work/installed-package-tsan.log"
+  fi
+else
+  fail "luahammer build or install"; tail -30 "$work/install.log"
+fi
+
+# --- 3. the configure-time checks, with add_subdirectory ---------------------------------
 # expect_configure_failure <name> <expected line> <CMake lines after the module library>
 expect_configure_failure() {
   local name=$1 expected=$2 body=$3 dir="$work/check-$1"

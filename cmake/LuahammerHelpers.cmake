@@ -1,7 +1,10 @@
 # Small helpers so adding a component or a test is one line.
 
-# luahammer's own folder, also when a binding's project includes it with add_subdirectory.
-set(LUAHAMMER_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "luahammer's source folder")
+# Set by whoever includes this file (luahammer's CMakeLists.txt, or luahammerConfig.cmake
+# after an install): LUAHAMMER_SOURCE_DIR (where modules/module_fuzzer.cc, fuzz/replay_main.cc
+# and cmake/check_instrumented.cmake are), LUAHAMMER_LUA_TARGET and
+# LUAHAMMER_INSTRUMENTATION_TARGET (the targets' names there), and the LUAHAMMER_ACTIVE_*
+# values of the mode.
 
 # luahammer_instrument(<target>…)
 # Makes a target of the user's project code under test, as luahammer's own code is: the
@@ -46,9 +49,9 @@ function(_luahammer_instrument_one target chain)
       message(FATAL_ERROR "luahammer: ${chain} turns instrumentation off in ${property} (${values})")
     endif()
   endforeach()
-  target_compile_options(${target} PRIVATE $<TARGET_PROPERTY:luahammer_instrumentation,INTERFACE_COMPILE_OPTIONS>)
-  target_link_options(${target} PRIVATE $<TARGET_PROPERTY:luahammer_instrumentation,INTERFACE_LINK_OPTIONS>)
-  target_include_directories(${target} SYSTEM BEFORE PRIVATE $<TARGET_PROPERTY:luahammer_lua,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_options(${target} PRIVATE $<TARGET_PROPERTY:${LUAHAMMER_INSTRUMENTATION_TARGET},INTERFACE_COMPILE_OPTIONS>)
+  target_link_options(${target} PRIVATE $<TARGET_PROPERTY:${LUAHAMMER_INSTRUMENTATION_TARGET},INTERFACE_LINK_OPTIONS>)
+  target_include_directories(${target} SYSTEM BEFORE PRIVATE $<TARGET_PROPERTY:${LUAHAMMER_LUA_TARGET},INTERFACE_INCLUDE_DIRECTORIES>)
   set_property(TARGET ${target} PROPERTY LUAHAMMER_INSTRUMENTED ON)
   # What it links that this project builds is code under test too.
   get_target_property(links ${target} LINK_LIBRARIES)
@@ -274,7 +277,7 @@ function(luahammer_add_module_fuzzer name)
       if(type STREQUAL "MODULE_LIBRARY" OR type STREQUAL "SHARED_LIBRARY")
         # The module itself still builds in this tree: against luahammer's Lua headers.
         target_include_directories(${target} SYSTEM BEFORE PRIVATE
-                                   $<TARGET_PROPERTY:luahammer_lua,INTERFACE_INCLUDE_DIRECTORIES>)
+                                   $<TARGET_PROPERTY:${LUAHAMMER_LUA_TARGET},INTERFACE_INCLUDE_DIRECTORIES>)
         luahammer_static_twin(twin ${name} ${target})
         luahammer_instrument(${twin})
         target_link_libraries(${twin} PUBLIC luahammer::lua)

@@ -63,8 +63,10 @@ function(luahammer_add_lua_library name)
       target_compile_options(${name} PRIVATE -fno-sanitize=array-bounds)
     endif()
   endif()
-  target_include_directories(${name} SYSTEM PUBLIC "${LUAHAMMER_LUA_DIR}/src"
-                                                   "${LUAHAMMER_LUA_INCLUDE_DIR}")
+  target_include_directories(${name} SYSTEM PUBLIC $<BUILD_INTERFACE:${LUAHAMMER_LUA_DIR}/src>
+                                                   $<BUILD_INTERFACE:${LUAHAMMER_LUA_INCLUDE_DIR}>
+                                                   $<INSTALL_INTERFACE:include/luahammer/lua>
+                                                   $<INSTALL_INTERFACE:include>)
   target_compile_definitions(${name} PRIVATE LUAI_ASSERT LUA_USE_APICHECK LUA_USE_LINUX)
   if(ARG_HARDTESTS)
     # Stack reallocation and a full GC at every opportunity; every allocation fails once

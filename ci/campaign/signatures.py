@@ -48,24 +48,37 @@ def normalize(line):
     return line[:160]
 
 
+# Bindings' own code that lives in this checkout only as an example of a user's project.
+THEIR_DIRS = ("examples/",)
+# Outside luahammer's checkout: system libraries and runtimes, not code under test.
+SYSTEM_PATH = re.compile(r"^/(usr|lib|lib32|lib64|build|rustc)/")
+
+
 def our_frames(output, limit=2):
-    """Function names of the top two frames in luahammer's own code (else of any code).
+    """Function names of the top two frames in code under test: luahammer's own (the
+    binding core, the harness, modules fetched under it) or a binding's own sources outside
+    this checkout (a user's module fuzzed from its own repository: its frames, not the
+    harness step that happened to call it, say where the bug is: when there are such
+    frames, only they count); else of any code.
     Two, not three: the third is usually a caller (set-up or lazy registration) and
     would split one bug into several signatures."""
-    ours, anyf = [], []
+    theirs, ours, anyf = [], [], []
     for raw in output.splitlines():
         m = FRAME.match(raw)
         if not m:
             continue
         func, path = m.group(2), m.group(3)
-        rel = os.path.relpath(path, ROOT) if path.startswith(ROOT + "/") else None
+        inside = path.startswith(ROOT + "/")
+        rel = os.path.relpath(path, ROOT) if inside else None
         if "compiler-rt" in path or "libFuzzer" in path or "/sanitizer_common/" in path:
             continue
         func = function_name(func)
         anyf.append(func)
         if rel and rel.startswith(OUR_DIRS) and not rel.startswith(REPORTING_FILES):
             ours.append(func)
-    chosen = ours or anyf
+        elif (rel and rel.startswith(THEIR_DIRS)) or (not inside and not SYSTEM_PATH.match(path)):
+            theirs.append(func)
+    chosen = theirs or ours or anyf
     return chosen[:limit]
 
 

@@ -19,7 +19,8 @@ ROOT = nightly.ROOT
 
 def report(first_line, *frames):
     lines = ["INFO: Seed: 1", f"==4242=={first_line}"]
-    lines += [f"    #{i} 0x{0x1000 + i:x} in {f} {ROOT}/{p}:{10 + i}:3" for i, (f, p) in enumerate(frames)]
+    lines += [f"    #{i} 0x{0x1000 + i:x} in {f} {p if p.startswith('/') else ROOT + '/' + p}:{10 + i}:3"
+              for i, (f, p) in enumerate(frames)]
     return "\n".join(lines) + "\n"
 
 
@@ -49,6 +50,21 @@ class Signatures(unittest.TestCase):
                                                ("cxxlua::Reference::drop()", "binding/src/value.cc")))
         self.assertNotEqual(base[0], other_line[0])
         self.assertNotEqual(base[0], other_frame[0])
+
+    def test_a_user_module_bug_is_one_signature_whichever_harness_step_called_it(self):
+        # A binding fuzzed from its own repository: its sources are outside this checkout.
+        # Found once by a plain call and once inside a coroutine: one bug, one signature.
+        module = ("bytes_reverse", "/home/maintainer/bytes/src/bytes.c")
+        libc = ("__interceptor_memcpy", "/usr/lib/gcc/x86_64-linux-gnu/12/memcpy.c")
+        line = "ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000 at pc 0x55 bp 0x7f"
+        a = nightly.signature(report(line, libc, module, ("luahammer::step_call(lua_State*)",
+                                                          "harness/module/src/module_fuzz.cc")))
+        b = nightly.signature(report(line, module, ("luahammer::step_coroutine(lua_State*)",
+                                                    "harness/module/src/module_fuzz.cc")))
+        self.assertEqual(a[0], b[0])
+        self.assertEqual(a[2], ["bytes_reverse"])
+        other = nightly.signature(report(line, ("bytes_pad", "/home/maintainer/bytes/src/bytes.c")))
+        self.assertNotEqual(a[0], other[0])
 
     def test_sanitizer_reports_lose_addresses_and_pids(self):
         a = nightly.signature(report("ERROR: AddressSanitizer: heap-use-after-free on address 0x602000 at pc 0x55 bp 0x7f",
