@@ -104,9 +104,19 @@ if cmake -S "$root" -B "$lh" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz -DLUAHAMMER
     step "installed-package configured, built, ctest passed"
     corpus="$work/installed-package-corpus"
     rm -rf "$corpus" && mkdir -p "$corpus"
-    (cd "$work" && "$build/module_bytes_fuzzer" -runs="$runs" -seed=1 "$corpus") >"$work/installed-package-fuzz.log" 2>&1
+    rm -rf "$work/installed-package-artifacts" && mkdir -p "$work/installed-package-artifacts"
+    (cd "$work" && "$build/module_bytes_fuzzer" -runs="$runs" -seed=1 \
+       -artifact_prefix="$work/installed-package-artifacts/" "$corpus") >"$work/installed-package-fuzz.log" 2>&1
     if grep -q 'in bytes_reverse' "$work/installed-package-fuzz.log"; then
       step "installed-package fuzzer found the planted overflow in bytes_reverse"
+      # The installed command replays it through the build tree's manifest.
+      crash=$(find "$work/installed-package-artifacts" -name 'crash-*' | head -1)
+      if [ -n "$crash" ] && "$prefix/bin/luahammer" replay --build-dir "$build" module_bytes "$crash" 2>&1 |
+           grep -q 'heap-buffer-overflow'; then
+        step "installed luahammer replay reproduces it"
+      else
+        fail "the installed luahammer command did not replay the crash"
+      fi
     else
       fail "the installed-package fuzzer did not report the overflow within $runs runs"
       tail -20 "$work/installed-package-fuzz.log"

@@ -31,7 +31,7 @@ if ! clang-format --dry-run -Werror "${cxx[@]}"; then failed+=(clang-format); fi
 mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
 if ! shellcheck -S warning "${scripts[@]}"; then failed+=(shellcheck); fi
 
-mapfile -t python < <(git ls-files '*.py')
+mapfile -t python < <(git ls-files '*.py' ci/luahammer)
 if ! pyflakes3 "${python[@]}"; then failed+=(pyflakes); fi
 if command -v ruff >/dev/null && ! ruff check --quiet --line-length 120 "${python[@]}"; then failed+=(ruff); fi
 

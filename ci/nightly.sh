@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: the nightly fuzz campaign (ci/nightly.py does the work).
+# The main job: the nightly fuzz campaign, `ci/luahammer fuzz` (the ci/campaign package).
 #
 # usage: ci/nightly.sh [--minutes M] [--jobs J] [--targets a,b] [--out DIR] [--update-corpus]
 #                      [--preset P] [--modules] [--no-coverage] [--no-build] [--fresh]
@@ -13,4 +13,4 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v python3 >/dev/null || bash "$root/ci/setup.sh" >/dev/null ||
   { echo "nightly.sh: python3 is missing and ci/setup.sh failed" >&2; exit 2; }
-exec python3 "$root/ci/nightly.py" "$@"
+exec python3 "$root/ci/luahammer" fuzz "$@"

@@ -44,3 +44,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/luahammerConfigVersion.cm
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/luahammerConfig.cmake ${PROJECT_BINARY_DIR}/luahammerConfigVersion.cmake
         DESTINATION ${_config_dir})
+
+# The `luahammer` command and the campaign package it runs (fuzz, replay, explain,
+# minimize, report over any build tree's manifest).
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/ci/luahammer DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/ci/campaign DESTINATION ${_share_dir}/python
+        PATTERN "__pycache__" EXCLUDE)

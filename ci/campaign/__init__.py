@@ -1,4 +1,4 @@
-"""luahammer's nightly campaign (run it through ci/nightly.sh, or python3 ci/nightly.py).
+"""luahammer's nightly campaign (run it through ci/luahammer fuzz or ci/nightly.sh).
 
 For each fuzz target: fuzz in libFuzzer's fork mode on a working corpus, turn the crash
 files into unique, minimized, confirmed findings, merge the new inputs into the working

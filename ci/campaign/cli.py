@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from .common import ROOT, Fatal, count_files, read_json, say, write_json
+from .flags import add_flags
 from .findings import collect_escapes, collect_findings, mark_reported, process_artifacts, unreported
 from .libfuzzer import finish_merge, fuzz, merge
 from .processes import Groups
@@ -24,37 +25,16 @@ class Parser(argparse.ArgumentParser):
         raise Fatal(f"{message} (see --help)")
 
 
-def bounded_int(low, high):
-    def parse(text):
-        if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got '{text}'")
-        return int(text)
-    return parse
+FUZZ_FLAGS = ["minutes", "jobs", "targets", "out", "preset", "build-dir", "update-corpus", "modules",
+              "no-coverage", "no-build", "fresh"]
+DESCRIPTION = ("The fuzz campaign (the nightly): every fuzz target of a build tree in fork mode, unique "
+               "minimized findings, a merged working corpus, summary.json, report.html and a coverage report. "
+               "Exit status: 0 clean, 1 new unique findings, 2 setup or usage error.")
 
 
-def parse(argv):
-    p = Parser(prog="ci/nightly.sh", description=(
-        "The nightly fuzz campaign: every fuzz target in fork mode, unique minimized findings, "
-        "a merged working corpus, summary.json, report.html and a coverage report. "
-        "Exit status: 0 clean, 1 new unique findings, 2 setup or usage error."))
-    p.add_argument("--minutes", type=bounded_int(1, 10080), default=3,
-                   help="total fuzzing budget, 1 to 10080 (a week) (default 3)")
-    p.add_argument("--jobs", type=bounded_int(1, 64), default=1,
-                   help="libFuzzer -fork jobs per target, 1 to 64 (default 1)")
-    p.add_argument("--targets", default="", help="comma-separated targets (default: all)")
-    p.add_argument("--out", default=os.path.join(ROOT, "out", "nightly"), help="output folder (default out/nightly)")
-    p.add_argument("--preset", default=None,
-                   help="build preset (default fuzz; canary-fuzz when LUAHAMMER_CANARY is set)")
-    p.add_argument("--build-dir", default=None,
-                   help="fuzz the targets of this build tree (a binding's own, configured with luahammer's "
-                        "CMake helpers) instead of build/<preset>; built with `cmake --build` unless --no-build; "
-                        "every target of its manifest, modules included")
-    p.add_argument("--update-corpus", action="store_true",
-                   help="merge new coverage back into corpus/<target>/ for committing")
-    p.add_argument("--modules", action="store_true", help="include the third-party module fuzzers")
-    p.add_argument("--no-coverage", action="store_true", help="skip the llvm-cov report")
-    p.add_argument("--no-build", action="store_true", help="use the binaries already built")
-    p.add_argument("--fresh", action="store_true", help="start a new run even if the last one was interrupted")
+def parse(argv, prog="ci/nightly.sh"):
+    p = Parser(prog=prog, description=DESCRIPTION)
+    add_flags(p, FUZZ_FLAGS)
     args = p.parse_args(argv)
     args.out = os.path.abspath(args.out)
     if args.build_dir is not None:
@@ -111,8 +91,8 @@ def discover(args, build_dir):
     return {n: rows[n] for n in names}
 
 
-def main(argv):
-    args = parse(argv)
+def main(argv, prog="ci/nightly.sh"):
+    args = parse(argv, prog)
     os.makedirs(args.out, exist_ok=True)
     lock = open(os.path.join(args.out, ".lock"), "w")
     try:
@@ -212,21 +192,22 @@ def main(argv):
 
 
 
-def entry_point(argv):
+def entry_point(argv, prog="ci/nightly.sh"):
     """Exit status 0 clean, 1 new findings, 2 a setup or usage error (one line), 130
     interrupted; the child process groups are killed on every path out."""
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    name = os.path.basename(prog.split()[0])
     try:
-        return main(argv)
+        return main(argv, prog)
     except Fatal as error:
-        print(f"nightly.sh: {error}", file=sys.stderr)
+        print(f"{name}: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        print(f"nightly.sh: {error.strerror or error}{where}; what was stored before stays", file=sys.stderr)
+        print(f"{name}: {error.strerror or error}{where}; what was stored before stays", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("nightly.sh: interrupted; rerun the same command to continue", file=sys.stderr)
+        print(f"{name}: interrupted; rerun the same command to continue", file=sys.stderr)
         return 130
     finally:
         try:

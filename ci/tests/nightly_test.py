@@ -12,7 +12,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import campaign as nightly  # noqa: E402  (the package behind ci/nightly.py)
+import campaign as nightly  # noqa: E402  (the package behind ci/luahammer)
+from campaign import command  # noqa: E402
 
 ROOT = nightly.ROOT
 
@@ -263,8 +264,8 @@ FAKE_LIBFUZZER = textwrap.dedent("""\
     """)
 
 
-class Campaign(unittest.TestCase):
-    """main() over a stand-in build tree (build/<preset>/fuzz/fake_fuzzer, removed after)."""
+class StandInBuild(unittest.TestCase):
+    """A stand-in build tree (build/<preset>/fuzz/fake_fuzzer, removed after)."""
 
     def setUp(self):
         self.preset = f"nightly-test-{os.getpid()}"
@@ -293,6 +294,11 @@ class Campaign(unittest.TestCase):
         with open(os.path.join(self.build, "fuzz", "mode"), "w") as f:
             f.write(text)
 
+
+
+class Campaign(StandInBuild):
+    """main() over the stand-in build tree."""
+
     def test_a_target_that_cannot_start_is_a_setup_error(self):
         self.mode("broken")
         self.assertEqual(nightly.entry_point(self.argv), 2)
@@ -319,6 +325,50 @@ class Campaign(unittest.TestCase):
         path = os.path.join(self.out, "a-file")
         open(path, "w").close()
         self.assertEqual(nightly.entry_point(self.argv[:-4] + ["--out", path, "--minutes", "1"]), 2)
+
+
+class Command(StandInBuild):
+    """The `luahammer` command over the same stand-in build tree."""
+
+    def luahammer(self, *argv):
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "ci", "luahammer"), *argv],
+                                capture_output=True, text=True)
+        return result.returncode, result.stdout, result.stderr
+
+    def test_help_lists_every_command_of_the_table(self):
+        rc, out, _ = self.luahammer("--help")
+        self.assertEqual(rc, 0)
+        for name in command.SUBCOMMANDS:
+            self.assertIn(name, out)
+
+    def test_bad_command_lines_are_one_line_and_exit_2(self):
+        for argv in (["nope"], ["replay"], ["minimize", "--runs", "0", "fake", "x"], [],
+                     ["replay", "--build-dir", self.build, "unknown", __file__],
+                     ["replay", "--build-dir", self.build, "fake", "/no/such/input"],
+                     ["report", "--out", tempfile.mkdtemp()]):
+            rc, _, err = self.luahammer(*argv)
+            self.assertEqual(rc, 2, argv)
+            if argv:
+                self.assertEqual(len(err.strip().splitlines()), 1, (argv, err))
+
+    def test_replay_runs_the_manifests_replay_binary_and_returns_its_status(self):
+        replay = os.path.join(self.build, "fuzz", "fake_replay")
+        with open(replay, "w") as f:
+            f.write('#!/bin/sh\necho "replayed $*"\nexit 3\n')
+        os.chmod(replay, 0o755)
+        rc, out, _ = self.luahammer("replay", "--build-dir", self.build, "fake", __file__)
+        self.assertEqual(rc, 3)
+        self.assertIn("replayed " + __file__, out)
+        rc, out, _ = self.luahammer("explain", "--build-dir", self.build, "fake", __file__)
+        self.assertIn("replayed --explain " + __file__, out)
+
+    def test_fuzz_runs_the_campaign_over_a_build_dir(self):
+        self.mode("ok")
+        rc, _, err = self.luahammer("fuzz", "--build-dir", self.build, *self.argv[:2], *self.argv[4:])
+        self.assertEqual(rc, 0, err)
+        rc, out, _ = self.luahammer("report", "--out", self.out)
+        self.assertEqual(rc, 0)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "report.html")))
 
 
 class Arguments(unittest.TestCase):
