@@ -111,8 +111,9 @@ if cmake -S "$root" -B "$lh" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz -DLUAHAMMER
       step "installed-package fuzzer found the planted overflow in bytes_reverse"
       # The installed command replays it through the build tree's manifest.
       crash=$(find "$work/installed-package-artifacts" -name 'crash-*' | head -1)
-      if [ -n "$crash" ] && "$prefix/bin/luahammer" replay --build-dir "$build" module_bytes "$crash" 2>&1 |
-           grep -q 'heap-buffer-overflow'; then
+      [ -n "$crash" ] && "$prefix/bin/luahammer" replay --build-dir "$build" module_bytes "$crash" \
+        >"$work/installed-replay.log" 2>&1  # exits non-zero: the input crashes
+      if grep -q 'heap-buffer-overflow' "$work/installed-replay.log"; then
         step "installed luahammer replay reproduces it"
       else
         fail "the installed luahammer command did not replay the crash"
@@ -129,7 +130,7 @@ if cmake -S "$root" -B "$lh" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz -DLUAHAMMER
   if cmake -S "$root/examples/installed-package" -B "$build-tsan" "${compilers[@]}" -DLUAHAMMER_MODE=tsan \
        -DCMAKE_PREFIX_PATH="$prefix" >"$work/installed-package-tsan.log" 2>&1; then
     fail "installed-package: a tsan project accepted the fuzz install"
-  elif tr -s ' \n' ' ' <"$work/installed-package-tsan.log" | grep -q "was built for LUAHAMMER_MODE=fuzz"; then
+  elif grep -q "was built for LUAHAMMER_MODE=fuzz" <<<"$(tr -s ' \n' ' ' <"$work/installed-package-tsan.log")"; then
     step "installed-package: LUAHAMMER_MODE=tsan refused by the fuzz install"
   else
     fail "installed-package: the tsan configure failed for another reason"; tail -20 "$work/installed-package-tsan.log"
