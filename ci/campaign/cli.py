@@ -11,6 +11,7 @@ import sys
 
 from .common import ROOT, Fatal, count_files, read_json, say, write_json
 from .flags import add_flags
+from .history import check_known_findings, record_night
 from .findings import collect_escapes, collect_findings, mark_reported, process_artifacts, unreported
 from .libfuzzer import finish_merge, fuzz, merge
 from .processes import Groups
@@ -56,6 +57,11 @@ def known_canaries():
     """The canary names of binding/include/cxxlua/canaries.def, the one table of them."""
     with open(os.path.join(ROOT, "binding", "include", "cxxlua", "canaries.def")) as f:
         return re.findall(r"^CXXLUA_CANARY_ROW\((\w+),", f.read(), re.M)
+
+
+def built_by(args):
+    """What the report names as the build: the preset, or the build tree given."""
+    return args.build_dir if args.build_dir is not None else args.preset
 
 
 def build(args):
@@ -108,11 +114,11 @@ def main(argv, prog="ci/nightly.sh"):
     state_path = os.path.join(args.out, "run.json")
     run_state: RunState = read_json(state_path, None)
     canary = os.environ.get("LUAHAMMER_CANARY")
-    if not args.fresh and continues(run_state, args.preset, args.minutes, names, canary):
+    if not args.fresh and continues(run_state, built_by(args), args.minutes, names, canary):
         done = [n for n, t in run_state["targets"].items() if t.get("status") == "done"]
         say(f"continuing the interrupted run {run_state['id']} (done: {', '.join(done) or 'none'})")
     else:
-        run_state = new_run_state(args.preset, args.minutes, names, canary)
+        run_state = new_run_state(built_by(args), args.minutes, names, canary)
     write_json(state_path, run_state)
 
     share = max(10, args.minutes * 60 // len(names))
@@ -165,6 +171,7 @@ def main(argv, prog="ci/nightly.sh"):
     run_state["new_findings"] = unreported(args.out)
     run_state["complete"] = True
     write_json(state_path, run_state)
+    measured = False
     if args.build_dir is not None and not args.no_coverage:
         say("coverage: not measured for a build tree of a binding's own (configure one with "
             "LUAHAMMER_MODE=coverage and replay the corpus there)")
@@ -176,6 +183,13 @@ def main(argv, prog="ci/nightly.sh"):
             cmd.insert(2, "--no-build")
         if subprocess.run(cmd, cwd=ROOT).returncode == 2:
             say("the coverage report failed (the campaign's results stand)")
+        else:
+            measured = True
+    # Night after night: the stored findings not seen tonight replayed (fixed or known),
+    # and tonight's figures added to history.json.
+    check_known_findings(args.out, {n: Target(rows[n], args) for n in names}, run_state)
+    record_night(args.out, run_state,
+                 read_json(os.path.join(args.out, "coverage", "coverage.json"), None) if measured else None)
     write_reports(args, run_state)
 
     findings = collect_findings(args.out)

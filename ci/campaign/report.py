@@ -6,6 +6,7 @@ import string
 
 from .common import read_json, write_atomic, write_json
 from .findings import collect_escapes, collect_findings
+from .history import read_history, status_of
 from .state import RunState
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.html")
@@ -43,6 +44,52 @@ def svg_plot(series, width=560, height=160):
 
 
 
+def svg_nights(values, label, width=280, height=90):
+    """One figure across nights as a small inline SVG (None where a night has no figure)."""
+    points = [(i, v) for i, v in enumerate(values) if isinstance(v, (int, float))]
+    if not points:
+        return "<span>—</span>"
+    pad = 8
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    span = (hi - lo) or 1
+    n = max(1, len(values) - 1)
+    xy = [(pad + (width - 2 * pad) * i / n, height - pad - (height - 2 * pad) * (v - lo) / span) for i, v in points]
+    if len(xy) == 1:
+        xy.append((width - pad, xy[0][1]))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="{label} across nights"><rect width="{width}" height="{height}" fill="#fafafa" stroke="#ccc"/>'
+            f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" '
+            f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in xy)}"/>'
+            f'<text x="{pad}" y="{pad + 9}" font-size="10">{label} {hi:g}</text>'
+            f'<text x="{pad}" y="{height - 2}" font-size="10">{lo:g}</text></svg>')
+
+
+def history_html(nights, e):
+    """Per target: coverage and exec/s across the nights of history.json, the last ones listed."""
+    if not nights:
+        return "<p>No finished night yet.</p>"
+    names = sorted({name for n in nights for name in n["targets"]})
+    out = [f"<p>{len(nights)} finished night(s), from {e(nights[0]['run'])} to {e(nights[-1]['run'])}.</p>",
+           "<table><tr><th>target</th><th>edge coverage</th><th>exec/s</th><th>last nights (cov, exec/s, findings)</th></tr>"]
+    for name in names:
+        per = [n["targets"].get(name, {}) for n in nights]
+        recent = "<br>".join(f"{e(n['run'])}: {t.get('cov', '—')}, {t.get('exec_s', '—')}, {t.get('unique_findings', 0)}"
+                             for n, t in list(zip(nights, per))[-5:] if t)
+        out.append(f"<tr><td>{e(name)}</td><td>{svg_nights([t.get('cov') for t in per], 'cov')}</td>"
+                   f"<td>{svg_nights([t.get('exec_s') for t in per], 'exec/s')}</td><td>{recent}</td></tr>")
+    out.append("</table>")
+    areas = sorted({a for n in nights for a in n.get("line_coverage", {})})
+    if areas:
+        out.append("<table><tr><th>line coverage</th><th>across nights</th><th>last</th></tr>")
+        for a in areas:
+            values = [n.get("line_coverage", {}).get(a) for n in nights]
+            last = next((v for v in reversed(values) if v is not None), None)
+            out.append(f"<tr><td>{e(a)}</td><td>{svg_nights(values, '%')}</td>"
+                       f"<td>{'' if last is None else f'{last:.2f}%'}</td></tr>")
+        out.append("</table>")
+    return "".join(out)
+
+
 def write_reports(args, run_state: RunState):
     findings = collect_findings(args.out)
     escapes = collect_escapes(args.out)
@@ -66,11 +113,21 @@ def write_reports(args, run_state: RunState):
             f"<td>{t.get('corpus_files', '')}</td><td>{t.get('unique_findings', 0)}</td></tr>")
         plots.append(f"<figure><figcaption>{e(name)}: edge coverage over time</figcaption>"
                      f"{svg_plot(t.get('series', []))}</figure>")
+    def links(f):
+        folder = f"crashes/{f['target']}/{f['signature']}"
+        return (f'<a href="{e(folder)}/input">input</a> · <a href="{e(folder)}/report.txt">report</a> · '
+                f'<a href="{e(folder)}/explain.txt">explain</a>')
+
+    order = {"new": 0, "known": 1, "fixed": 2}
+    findings.sort(key=lambda f: (order[status_of(f, run_state)], f.get("first_seen", "")))
     frows = [
-        f"<tr><td>{e(f['target'])}</td><td><code>{e(f['signature'])}</code></td>"
+        f"<tr class=\"{status_of(f, run_state)}\"><td>{status_of(f, run_state)}"
+        f"{' in ' + e(f['fixed_in']) if f.get('fixed_in') else ''}</td>"
+        f"<td>{e(f.get('first_seen', '')[:10])}<br>{e(f.get('run', ''))}</td>"
+        f"<td>{e(f['target'])}</td><td><code>{e(f['signature'])}</code></td>"
         f"<td><code>{e(f['first_line'])}</code></td><td>{f.get('count', 1)}</td>"
         f"<td>{'yes' if f.get('confirmed') else 'no'}</td><td>{f.get('input_bytes', '')}</td>"
-        f"<td><code>{e(f['reproduce'])}</code><br><code>{e(f['explain'])}</code></td></tr>"
+        f"<td>{links(f)}<br><code>{e(f['reproduce'])}</code><br><code>{e(f['explain'])}</code></td></tr>"
         for f in findings]
     cov_html = "<p>Coverage was not measured in this run.</p>"
     if coverage:
@@ -87,10 +144,13 @@ def write_reports(args, run_state: RunState):
         run_id=e(run_state["id"]), preset=e(run_state["preset"]),
         canary=f", canary <code>{e(run_state['canary'])}</code>" if run_state.get("canary") else "",
         minutes=run_state["minutes"], completeness="complete" if run_state.get("complete") else "incomplete",
-        verdict_class="bad" if findings else "good", finding_count=len(findings),
+        verdict_class="bad" if any(status_of(f, run_state) != "fixed" for f in findings) else "good",
+        finding_count=len(findings),
         new_count=len(run_state.get("new_findings", [])), target_rows="".join(rows), plots="".join(plots),
-        findings=("<table><tr><th>target</th><th>signature</th><th>first line</th><th>seen</th><th>confirmed</th>"
-                  "<th>bytes</th><th>reproduce</th></tr>" + "".join(frows) + "</table>") if frows else "<p>None.</p>",
+        findings=("<table><tr><th>status</th><th>first seen</th><th>target</th><th>signature</th><th>first line</th>"
+                  "<th>seen</th><th>confirmed</th><th>bytes</th><th>reproduce</th></tr>" + "".join(frows) +
+                  "</table>") if frows else "<p>None.</p>",
+        history=history_html(read_history(args.out), e),
         escapes=("<table><tr><th>target</th><th>signature</th><th>seen</th><th>reproduce</th></tr>" + escape_rows +
                  "</table>") if escapes else "<p>None.</p>",
         coverage=cov_html)

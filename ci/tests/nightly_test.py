@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import campaign as nightly  # noqa: E402  (the package behind ci/luahammer)
-from campaign import command  # noqa: E402
+from campaign import command, history  # noqa: E402
 
 ROOT = nightly.ROOT
 
@@ -174,6 +174,54 @@ class Findings(unittest.TestCase):
         self.assertNotIn("http://", page.replace('xmlns="http://www.w3.org/2000/svg"', ""))
         summary = json.load(open(os.path.join(self.args.out, "summary.json")))
         self.assertEqual(len(summary["findings"]), 1)
+
+
+class History(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.target = FakeTarget(self.tmp)
+        self.args = Args(os.path.join(self.tmp, "out"))
+
+    def night(self, run_id, cov, exec_s):
+        return {"id": run_id, "preset": "fuzz", "minutes": 1, "complete": True, "new_findings": [],
+                "targets": {"fake": {"status": "done", "seconds": 60, "corpus_files": 3, "unique_findings": 0,
+                                     "series": [{"t": 60, "cov": cov, "exec_s": exec_s}]}}}
+
+    def test_a_finding_not_seen_tonight_is_known_while_it_crashes_and_fixed_once_it_passes(self):
+        with open(os.path.join(self.target.artifacts, "crash-1"), "wb") as f:
+            f.write(b"A first")
+        [sig] = nightly.process_artifacts(self.target, self.args, {"id": "20260101-000000"})
+        folder = os.path.join(self.target.crashes, sig)
+        tonight = self.night("29991231-000000", 10, 5)
+        history.check_known_findings(self.args.out, {"fake": self.target}, tonight)
+        info = nightly.read_json(os.path.join(folder, "info.json"), None)
+        self.assertEqual(history.status_of(info, tonight), "known")
+        with open(os.path.join(folder, "input"), "wb") as f:
+            f.write(b"passes on the fixed build")
+        history.check_known_findings(self.args.out, {"fake": self.target}, tonight)
+        info = nightly.read_json(os.path.join(folder, "info.json"), None)
+        self.assertEqual(info["fixed_in"], "29991231-000000")
+        self.assertEqual(history.status_of(info, tonight), "fixed")
+        nightly.write_reports(self.args, tonight)
+        page = open(os.path.join(self.args.out, "report.html")).read()
+        self.assertIn("fixed in 29991231-000000", page)
+        self.assertIn(f'href="crashes/fake/{sig}/input"', page)
+        # Tonight's new finding is "new", whatever its input does.
+        tonight["new_findings"] = [sig]
+        self.assertEqual(history.status_of(info, tonight), "new")
+
+    def test_nights_accumulate_and_the_report_plots_them(self):
+        history.record_night(self.args.out, self.night("20260101-000000", 10, 5), None)
+        history.record_night(self.args.out, self.night("20260102-000000", 12, 6), {"binding": {"percent": 80.0}})
+        history.record_night(self.args.out, self.night("20260102-000000", 14, 7), {"binding": {"percent": 81.0}})
+        nights = history.read_history(self.args.out)
+        self.assertEqual([n["run"] for n in nights], ["20260101-000000", "20260102-000000"])
+        self.assertEqual(nights[-1]["targets"]["fake"]["cov"], 14)  # a rerun replaces its night
+        nightly.write_reports(self.args, self.night("20260102-000000", 14, 7))
+        page = open(os.path.join(self.args.out, "report.html")).read()
+        self.assertIn("2 finished night(s)", page)
+        self.assertIn('aria-label="cov across nights"', page)
+        self.assertIn("81.00%", page)
 
 
 class Classification(unittest.TestCase):
