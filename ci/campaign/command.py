@@ -81,16 +81,32 @@ def run_report(args, rest):
     return 0
 
 
-def script(name):
+def script(name, to_argv):
+    """A command carried out by a script of the checkout, with the flags parsed here."""
     def run(args, rest):
         path = os.path.join(ROOT, "ci", name)
         if not os.path.exists(path):
             raise Fatal(f"this command needs luahammer's checkout (ci/{name}); an installed luahammer has none")
-        return subprocess.run(["bash", path, *rest]).returncode
+        return subprocess.run(["bash", path, *to_argv(args)]).returncode
     return run
 
 
-# name: (what it does, flag names, handler; None: the flags are the script's own, see its --help)
+def option(flag, value):
+    return [] if value is None or value is False else [flag] if value is True else [flag, str(value)]
+
+
+def coverage_argv(a):
+    return [*option("--out", a.out), *option("--targets", a.targets), *option("--no-build", a.no_build),
+            *a.corpus_roots]
+
+
+def canaries_argv(a):
+    return [*option("--budget", a.budget), *option("--runs", a.runs), *option("--out", a.out),
+            *option("--cases-only", a.cases_only), *a.names]
+
+
+# name: (what it does, flag names in flags.FLAGS, handler; None: the campaign's own parser,
+# built from the same table)
 SUBCOMMANDS = {
     "fuzz": ("the fuzz campaign over a build tree's targets (the nightly); its flags: luahammer fuzz --help",
              None, run_fuzz),
@@ -100,12 +116,14 @@ SUBCOMMANDS = {
     "minimize": ("minimize a crashing input (libFuzzer -minimize_crash)",
                  ["build-dir", "runs", "output", "target", "input"], run_minimize),
     "report": ("write summary.json and report.html again from a campaign's folder", ["out"], run_report),
-    "coverage": ("line coverage of the binding core from a corpus (ci/coverage.sh; see its --help)",
-                 None, script("coverage.sh")),
-    "canaries": ("switch catalogued bugs back in and time their detection (ci/canaries.sh; see its --help)",
-                 None, script("canaries.sh")),
-    "fetch-module": ("fetch pinned, checksummed Lua C module sources (ci/fetch-module.sh; see its --help)",
-                     None, script("fetch-module.sh")),
+    "coverage": ("line coverage of the binding core from corpora, with llvm-cov (a checkout)",
+                 ["coverage-out", "coverage-targets", "no-build", "corpus-roots"],
+                 script("coverage.sh", coverage_argv)),
+    "canaries": ("switch catalogued bugs back in, one at a time, and time their detection (a checkout)",
+                 ["budget", "canary-runs", "canary-out", "cases-only", "canary-names"],
+                 script("canaries.sh", canaries_argv)),
+    "fetch-module": ("fetch pinned, checksummed Lua C module sources from Debian (a checkout)",
+                     ["modules-to-fetch"], script("fetch-module.sh", lambda a: a.names)),
 }
 
 

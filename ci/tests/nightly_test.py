@@ -399,6 +399,14 @@ class Command(StandInBuild):
             if argv:
                 self.assertEqual(len(err.strip().splitlines()), 1, (argv, err))
 
+    def test_every_command_has_its_flags_in_the_one_table(self):
+        for name, (_, flags, _) in command.SUBCOMMANDS.items():
+            rc, out, _ = self.luahammer(name, "--help")
+            self.assertEqual(rc, 0, name)
+            self.assertIn(f"usage: luahammer {name}", out)
+        rc, _, err = self.luahammer("canaries", "--budget", "0")
+        self.assertEqual((rc, len(err.strip().splitlines())), (2, 1))
+
     def test_replay_runs_the_manifests_replay_binary_and_returns_its_status(self):
         replay = os.path.join(self.build, "fuzz", "fake_replay")
         with open(replay, "w") as f:
