@@ -16,6 +16,11 @@ namespace {
 const luahammer::ModuleSpec kModule{LUAHAMMER_MODULE_NAME, LUAHAMMER_MODULE_OPEN};
 }
 
+// A Lua API check that fails aborts (Lua is built with LUA_USE_APICHECK); with handle_abort
+// ASan prints the stack of that abort, the module's call in it, where a plain abort says
+// nothing. ASAN_OPTIONS set by the user come after these defaults and win.
+extern "C" const char* __asan_default_options() { return "handle_abort=1"; }
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   luahammer::install_terminate_handler();
   return 0;

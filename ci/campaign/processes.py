@@ -106,8 +106,8 @@ def run(cmd, timeout, env=None, cwd=None):
 # Fuzz light, report heavy: fuzzing and merging keep no allocation stacks (ASan's stack
 # depot took a quarter of the op targets' time; detection does not depend on them), and
 # every crash file is replayed with full stacks for its report and signature.
-FUZZ_ASAN_OPTIONS = "symbolize=1:detect_leaks=1:malloc_context_size=0"
-REPORT_ASAN_OPTIONS = "symbolize=1:detect_leaks=1"
+FUZZ_ASAN_OPTIONS = "symbolize=1:detect_leaks=1:handle_abort=1:malloc_context_size=0"
+REPORT_ASAN_OPTIONS = "symbolize=1:detect_leaks=1:handle_abort=1"
 
 
 def sanitizer_env(light=False):
