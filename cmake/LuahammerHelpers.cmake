@@ -239,16 +239,22 @@ function(luahammer_write_manifest)
        CONTENT "# name\trole\tfuzzer\treplay\tseeds\tregressions\toptions\n${content}\n")
 endfunction()
 
-# luahammer_add_module_fuzzer(<name> DIR <source folder> SOURCES <file>… OPEN <luaopen_x>
-#                             [MODULE <require name>] [INCLUDES <dir>…] [DEFINES <def>…]
-#                             [DICT <hand-written .dict>] [CORPUS_ROOT <folder>])
-# Fuzzes a Lua C module luahammer has never seen (harness/module_fuzz.hpp). Compiles the
-# module's SOURCES (relative to DIR) with our Lua and sanitizer flags and adds:
+# luahammer_add_module_fuzzer(<name> OPEN <luaopen_x>
+#                             {TARGETS <the module's library target>… |
+#                              DIR <source folder> SOURCES <file>… [INCLUDES <dir>…] [DEFINES <def>…]}
+#                             [MODULE <require name>] [DICT <hand-written .dict>]
+#                             [CORPUS_ROOT <folder>])
+# Fuzzes a Lua C module luahammer has never seen (harness/module/). TARGETS: the user's own
+# targets, instrumented with the mode (luahammer_instrument; a MODULE or SHARED library
+# through a static twin). DIR/SOURCES: sources outside any target, compiled here with our
+# Lua and the mode's flags. Adds:
 #  - module_<name>_fuzzer (fuzzing builds) and module_<name>_replay (every build);
 #  - module_<name>_api: prints the discovered API; module_<name>.dict is the DICT file plus
 #    the discovered names, and module_<name>.options beside the binaries;
-#  - ctest: CORPUS_ROOT/module_<name>/ (fuzz-smoke) and CORPUS_ROOT/regressions/module_<name>/
-#    (regression) replayed; CORPUS_ROOT defaults to luahammer's corpus/.
+#  - ctest: luahammer_instrumented.<library> (its objects carry the mode's hooks),
+#    CORPUS_ROOT/module_<name>/ (fuzz-smoke) and CORPUS_ROOT/regressions/module_<name>/
+#    (regression) replayed; CORPUS_ROOT defaults to luahammer's corpus/;
+#  - a row of the build tree's manifest, so `luahammer fuzz --build-dir` finds it.
 # When DIR does not exist the module is skipped with a message saying how to get it.
 function(luahammer_add_module_fuzzer name)
   cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH;CORPUS_ROOT" "SOURCES;INCLUDES;DEFINES;TARGETS" ${ARGN})
