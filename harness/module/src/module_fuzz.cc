@@ -22,6 +22,8 @@ constexpr int kPoolSize = 16;
 constexpr std::size_t kMaxCallables = 512;
 constexpr int kDiscoverDepth = 2;
 constexpr int kMaxResumes = 6;
+constexpr std::size_t kMaxCandidates = 4096;
+constexpr std::size_t kMaxProbes = 256;
 constexpr const char* kPool = "luahammer.module.pool";
 constexpr const char* kFunctions = "luahammer.module.functions";
 constexpr const char* kHelpers = "luahammer.module.helpers";
@@ -62,6 +64,8 @@ struct Callable {
   const void* self_metatable = nullptr;  // a method: called with a value of this metatable first
 };
 
+std::uint16_t name_code(const std::string& name);
+
 // Lua is C here: an error longjmps over C++ frames without running destructors. So no
 // frame below a protected call owns heap memory: strings and name lists live here, in the
 // Context, whose frame (run_module_input) is outside every protected call.
@@ -71,7 +75,9 @@ struct Context {
   FuzzedDataProvider* data = nullptr;
   FaultAllocator allocator;
   std::vector<Callable> callables;
-  std::vector<const void*> explored;  // metatables and tables already walked
+  std::vector<const void*> explored;    // metatables and tables already walked
+  std::vector<const void*> to_probe;    // metatables whose __index is a function, not yet probed
+  std::vector<std::string> candidates;  // names seen anywhere: what an __index function is asked for
   int metatable_names = 0;
   // hooks
   std::optional<HookPlanRun> hook;  // the hook plan, if the input has one
@@ -153,6 +159,26 @@ void hook(lua_State* L, lua_Debug* ar) {
 
 void push_registry(lua_State* L, const char* key) { lua_getfield(L, LUA_REGISTRYINDEX, key); }
 
+// Whether the value at `index` is a table or userdata whose metatable has __call (a C++
+// binding's class table: calling it constructs).
+bool has_call(lua_State* L, int index) {
+  if (!lua_istable(L, index) && !lua_isuserdata(L, index)) return false;
+  if (!lua_getmetatable(L, index)) return false;
+  const bool call = lua_getfield(L, -1, "__call") != LUA_TNIL;
+  lua_pop(L, 2);
+  return call;
+}
+
+// A name for a callable that is stable from one input and one build to the next: which
+// callable a step calls is chosen by this code (the nearest at or after a 16-bit number
+// from the input, around the ring), so discovering one more callable changes only the
+// choices that now land on it, not what every other input calls.
+std::uint16_t name_code(const std::string& name) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char ch : name) h = (h ^ ch) * 16777619u;
+  return static_cast<std::uint16_t>(h ^ (h >> 16));
+}
+
 // Adds every function field of the table at `index` (sorted by name: Lua's string hash is
 // seeded per state, so traversal order is not deterministic) as a callable, named
 // c.prefixes[depth] + key.
@@ -168,10 +194,10 @@ void add_functions_of(lua_State* L, Context& c, int index, const void* self_mt, 
   lua_pushnil(L);
   while (lua_next(L, index) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING) {
-      if (lua_isfunction(L, -1))
+      if (c.candidates.size() < kMaxCandidates) c.candidates.emplace_back(lua_tostring(L, -2));
+      if (lua_isfunction(L, -1) || has_call(L, -1))  // a class table with __call: a constructor
         functions.emplace_back(lua_tostring(L, -2));
-      else if (lua_istable(L, -1) && depth < kDiscoverDepth)
-        tables.emplace_back(lua_tostring(L, -2));
+      if (lua_istable(L, -1) && depth < kDiscoverDepth) tables.emplace_back(lua_tostring(L, -2));
     }
     lua_pop(L, 1);
   }
@@ -193,25 +219,128 @@ void add_functions_of(lua_State* L, Context& c, int index, const void* self_mt, 
   }
 }
 
-// A value a call returned: if its metatable is new, its methods (__index table) join the
-// callables, called with a value of that metatable as `self`.
+// A class: a metatable of the module's (from the registry, or on a value a call returned).
+// Its methods join the callables, called with a value of that metatable as `self`: the
+// functions of its __index table, the functions stored in the metatable itself (methods
+// and metamethods, as C++ binding libraries keep them) and in its nested tables. An
+// __index that is a function is probed later, on the first value of the class.
+void explore_class(lua_State* L, Context& c, int mt_index, const char* fallback_name) {
+  mt_index = lua_absindex(L, mt_index);
+  const void* mt = lua_topointer(L, mt_index);
+  if (std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end()) return;
+  c.type_name.clear();
+  if (lua_getfield(L, mt_index, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  if (c.type_name.empty()) c.type_name = fallback_name;
+  c.prefixes[kDiscoverDepth] = c.type_name + ":";
+  const int index_type = lua_getfield(L, mt_index, "__index");
+  if (index_type == LUA_TTABLE) add_functions_of(L, c, -1, mt, kDiscoverDepth);
+  if (index_type == LUA_TFUNCTION) c.to_probe.push_back(mt);
+  lua_pop(L, 1);
+  c.prefixes[kDiscoverDepth - 1] = c.type_name + ":";
+  add_functions_of(L, c, mt_index, mt, kDiscoverDepth - 1);  // marks mt explored
+}
+
+// A value a call returned: a class met for the first time is explored; an __index
+// function of its class is asked, once, for every name seen so far.
+int probe_one(lua_State* L) {
+  lua_gettable(L, 1);  // value[name], through __index
+  return 1;
+}
+
+void probe_index(lua_State* L, Context& c, int index, const void* mt) {
+  c.to_probe.erase(std::find(c.to_probe.begin(), c.to_probe.end(), mt));
+  std::sort(c.candidates.begin(), c.candidates.end());
+  c.candidates.erase(std::unique(c.candidates.begin(), c.candidates.end()), c.candidates.end());
+  c.prefixes[kDiscoverDepth] = c.type_name + ":";
+  std::size_t probes = 0;
+  for (std::size_t i = 0; i < c.candidates.size() && probes < kMaxProbes; ++i) {
+    if (c.candidates[i].rfind("__", 0) == 0) continue;  // metamethods are in the metatable
+    ++probes;
+    lua_pushcfunction(L, probe_one);
+    lua_pushvalue(L, index);
+    lua_pushstring(L, c.candidates[i].c_str());
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && (lua_isfunction(L, -1) || has_call(L, -1)) &&
+        c.callables.size() < kMaxCallables) {
+      c.callables.push_back({c.prefixes[kDiscoverDepth] + c.candidates[i], mt});
+      push_registry(L, kFunctions);
+      lua_pushvalue(L, -2);
+      lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
 void discover_value(lua_State* L, Context& c, int index) {
   index = lua_absindex(L, index);
   if (!lua_getmetatable(L, index)) return;
   const void* mt = lua_topointer(L, -1);
-  if (std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end()) {
+  const bool known = std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end();
+  const bool probe = std::find(c.to_probe.begin(), c.to_probe.end(), mt) != c.to_probe.end();
+  if (!known) {
+    c.scratch = std::string(luaL_typename(L, index)) + "#" + std::to_string(++c.metatable_names);
+    explore_class(L, c, -1, c.scratch.c_str());
+  } else if (probe) {
+    c.type_name.clear();
+    if (lua_getfield(L, -1, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
     lua_pop(L, 1);
-    return;
+    if (c.type_name.empty()) c.type_name = luaL_typename(L, index);
   }
-  c.type_name.clear();
-  if (lua_getfield(L, -1, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
+  if (std::find(c.to_probe.begin(), c.to_probe.end(), mt) != c.to_probe.end()) probe_index(L, c, index, mt);
   lua_pop(L, 1);
-  if (c.type_name.empty())
-    c.type_name = std::string(luaL_typename(L, index)) + "#" + std::to_string(++c.metatable_names);
-  c.explored.push_back(mt);
-  c.prefixes[kDiscoverDepth] = c.type_name + ":";
-  if (lua_getfield(L, -1, "__index") == LUA_TTABLE) add_functions_of(L, c, -1, mt, kDiscoverDepth);
-  lua_pop(L, 2);
+}
+
+// The registry's classes: C binding libraries register their metatables there
+// (luaL_newmetatable, or keys of their own). Every string-keyed table that looks like a
+// metatable (a metamethod or __name) is explored; the string keys of every registry
+// table join the names an __index function is probed with.
+void discover_registry(lua_State* L, Context& c) {
+  auto& keys = c.names[0];
+  keys.clear();
+  lua_pushnil(L);
+  while (lua_next(L, LUA_REGISTRYINDEX) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) keys.emplace_back(lua_tostring(L, -2));
+    lua_pop(L, 1);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    if (key.rfind("luahammer.", 0) == 0 || key == LUA_LOADED_TABLE || key == LUA_PRELOAD_TABLE || key == "_CLIBS")
+      continue;
+    lua_getfield(L, LUA_REGISTRYINDEX, key.c_str());
+    bool metatable = false;
+    for (const char* field : {"__index", "__name", "__gc", "__call", "__newindex", "__tostring", "__close"}) {
+      if (lua_getfield(L, -1, field) != LUA_TNIL) metatable = true;
+      lua_pop(L, 1);
+    }
+    if (metatable) {
+      c.scratch = key;
+      explore_class(L, c, -1, c.scratch.c_str());
+    } else if (c.candidates.size() < kMaxCandidates) {
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && c.candidates.size() < kMaxCandidates)
+          c.candidates.emplace_back(lua_tostring(L, -2));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
+// The callable a step calls: the first whose name code is at or after `k`, around the ring.
+std::size_t pick_callable(const Context& c, std::uint16_t k) {
+  std::size_t best = 0;
+  std::uint32_t best_distance = 0x10000;
+  for (std::size_t i = 0; i < c.callables.size(); ++i) {
+    const std::uint32_t distance = (static_cast<std::uint32_t>(name_code(c.callables[i].name)) + 0x10000 - k) & 0xFFFF;
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = i;
+    }
+  }
+  return best;
 }
 
 // ---------------------------------------------------------------------------- values
@@ -470,7 +599,7 @@ int step_call(lua_State* L) {
   Context& c = context_of(L);
   const int base = lua_gettop(L);
   if (c.callables.empty()) return 0;
-  const auto which = c.data->ConsumeIntegralInRange<std::size_t>(0, c.callables.size() - 1);
+  const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
   c.step_text = c.callables[which].name + "(" + describe_stack(L, base + 2, base + 1 + nargs) + ")";
   trace(c, c.step_text);
@@ -485,7 +614,7 @@ int step_coroutine(lua_State* L) {
   const int base = lua_gettop(L);
   if (c.callables.empty()) return 0;
   lua_State* co = lua_newthread(L);
-  const auto which = c.data->ConsumeIntegralInRange<std::size_t>(0, c.callables.size() - 1);
+  const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
   trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, base + 3, base + 2 + nargs) + ")");
   lua_xmove(L, co, nargs + 1);
@@ -577,6 +706,7 @@ int setup(lua_State* L) {
     lua_pop(L, 1);
     c.callables.push_back({c.module->name, nullptr});
   }
+  discover_registry(L, c);
   // The module value itself seeds the pool (its constants and sentinels, like cjson.null,
   // are reached through it by the index operator).
   push_registry(L, kPool);

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -69,6 +72,83 @@ extern "C" int open_overpush(lua_State* L) { return open_with(L, {{"overpush", f
 extern "C" int open_overreturn(lua_State* L) { return open_with(L, {{"overreturn", f_overreturn}}, false); }
 extern "C" int open_leak(lua_State* L) { return open_with(L, {{"leak", f_leak}}, false); }
 
+// A class bound the way C++ binding libraries (sol2, LuaBridge) lay it out: the class
+// table constructs through __call; the objects' metatable, registered as
+// "fixture.Account", answers through an __index *function* from a methods table kept in
+// the registry, and a property through __newindex. Nothing in the module table names the
+// methods: discovery must find the metatable in the registry and probe its __index.
+struct Account {
+  double balance;
+  int* notes;  // 8 slots
+};
+int deposits = 0;
+bool planted_bug = false;
+
+Account* check_account(lua_State* L) { return static_cast<Account*>(luaL_checkudata(L, 1, "fixture.Account")); }
+int account_deposit(lua_State* L) {
+  check_account(L)->balance += luaL_checknumber(L, 2);
+  ++deposits;
+  return 0;
+}
+int account_note(lua_State* L) {  // the planted bug, when on: a negative slot is not refused
+  Account* a = check_account(L);
+  const lua_Integer slot = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, slot < 8 && (planted_bug || slot >= 0), 2, "slot out of range");
+  if (a->notes == nullptr) return luaL_error(L, "the account was destroyed");  // __gc called by hand
+  a->notes[slot] = 1;
+  return 0;
+}
+int account_gc(lua_State* L) {
+  Account* a = check_account(L);
+  std::free(a->notes);
+  a->notes = nullptr;
+  return 0;
+}
+int account_index(lua_State* L) {
+  check_account(L);
+  const char* key = luaL_checkstring(L, 2);
+  if (std::strcmp(key, "balance") == 0) {
+    lua_pushnumber(L, check_account(L)->balance);
+    return 1;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, "fixture.Account.methods");
+  lua_getfield(L, -1, key);
+  return 1;
+}
+int account_newindex(lua_State* L) {
+  Account* a = check_account(L);
+  if (std::strcmp(luaL_checkstring(L, 2), "balance") != 0) return luaL_error(L, "no property %s", lua_tostring(L, 2));
+  a->balance = luaL_checknumber(L, 3);
+  return 0;
+}
+int account_new(lua_State* L) {  // Account(...): argument 1 is the class table
+  auto* a = static_cast<Account*>(lua_newuserdatauv(L, sizeof(Account), 0));
+  a->balance = 0;
+  a->notes = nullptr;
+  luaL_setmetatable(L, "fixture.Account");
+  a->notes = static_cast<int*>(std::calloc(8, sizeof(int)));
+  if (a->notes == nullptr) return luaL_error(L, "out of memory");
+  return 1;
+}
+extern "C" int open_binding(lua_State* L) {
+  const luaL_Reg meta[] = {
+      {"__index", account_index}, {"__newindex", account_newindex}, {"__gc", account_gc}, {nullptr, nullptr}};
+  luaL_newmetatable(L, "fixture.Account");
+  luaL_setfuncs(L, meta, 0);
+  lua_pop(L, 1);
+  const luaL_Reg methods[] = {{"deposit", account_deposit}, {"note", account_note}, {nullptr, nullptr}};
+  luaL_newlib(L, methods);
+  lua_setfield(L, LUA_REGISTRYINDEX, "fixture.Account.methods");
+  lua_newtable(L);  // the module
+  lua_newtable(L);  // the class table
+  lua_newtable(L);
+  lua_pushcfunction(L, account_new);
+  lua_setfield(L, -2, "__call");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "Account");
+  return 1;
+}
+
 // Deterministic inputs: enough of them reach every callable.
 void run_inputs(const luahammer::ModuleSpec& module, int count) {
   std::mt19937_64 rng(7);
@@ -82,6 +162,31 @@ TEST(ModuleFuzz, DiscoversFunctionsInNestedTables) {
   const auto names = luahammer::discover_module_api({"fake", open_clean});
   EXPECT_EQ(names, (std::vector<std::string>{"fake.make", "fake.ok", "fake.nested.deeper"}));
 }
+
+TEST(ModuleFuzz, DiscoversABindingsClassBehindCallAndItsMetatableInTheRegistry) {
+  const auto names = luahammer::discover_module_api({"fixture", open_binding});
+  for (const char* expected :
+       {"fixture.Account", "fixture.Account:__index", "fixture.Account:__newindex", "fixture.Account:__gc"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  }
+}
+
+TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
+  deposits = 0;
+  planted_bug = false;
+  run_inputs({"fixture", open_binding}, 400);  // LSan checks at exit: nothing leaks
+  EXPECT_GT(deposits, 0);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+TEST(ModuleFuzzDeathTest, FindsABugReachableOnlyThroughABindingsIndexFunction) {
+  planted_bug = true;
+  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 2000), "heap-buffer-overflow|runtime error: .* overflowed");
+  planted_bug = false;
+}
+#endif
+#endif
 
 TEST(ModuleFuzz, CallsMethodsOfUserdataItsFunctionsReturnAndLeaksNothing) {
   calls_to_poke = 0;

@@ -1,7 +1,9 @@
 // Fuzzing a Lua C module luahammer has never seen (a `luaopen_<name>` function): open it
 // in a sandboxed state, discover its API by walking what it returns (functions, nested
-// tables, and the methods and operators of the userdata and tables its functions
-// return), then run a call sequence decoded from the fuzz input: every Lua type as
+// tables, class tables that construct through __call, the classes it registers in the
+// registry, and the methods and operators of the userdata and tables its functions
+// return, an __index function probed by name), then run a call sequence decoded from
+// the fuzz input: every Lua type as
 // argument, results fed back as later arguments, calls inside coroutines, operators,
 // hook plans, GC plans and allocation failpoints.
 //
@@ -37,8 +39,9 @@ struct ModuleRunOptions {
 int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
                      const ModuleRunOptions& options = {});
 
-// The API discovered from the module table alone, sorted: "cjson.encode", "lpeg.P", ...
-// (methods are found while running, on the values the functions return).
+// The API discovered when the module opens: the module table's functions and class
+// tables ("cjson.encode", "lpeg.P", ...), then the registry's classes ("lpeg-pattern:__add",
+// ...); methods behind an __index function are found while running, on the first object.
 std::vector<std::string> discover_module_api(const ModuleSpec& module);
 
 }  // namespace luahammer
