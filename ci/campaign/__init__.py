@@ -11,12 +11,13 @@ a rerun continues the interrupted run.
 
 from .cli import entry_point, main, parse  # noqa: F401
 from .common import ROOT, Fatal, read_json  # noqa: F401
-from .findings import collect_escapes, mark_reported, process_artifacts, unreported  # noqa: F401
+from .findings import (collect_escapes, collect_suppressed, mark_reported, process_artifacts,  # noqa: F401
+                       read_known, unreported)
 from .processes import FUZZ_ASAN_OPTIONS, Groups, spawn  # noqa: F401
 from .report import write_reports  # noqa: F401
 from .signatures import signature  # noqa: F401
 from .targets import MANIFEST, MANIFEST_COLUMNS, Target, read_manifest  # noqa: F401
 
-__all__ = ["entry_point", "main", "parse", "ROOT", "Fatal", "read_json", "collect_escapes", "mark_reported",
+__all__ = ["entry_point", "main", "parse", "ROOT", "Fatal", "read_json", "collect_escapes", "collect_suppressed", "read_known", "mark_reported",
            "process_artifacts", "unreported", "FUZZ_ASAN_OPTIONS", "Groups", "spawn", "write_reports", "signature",
            "MANIFEST", "MANIFEST_COLUMNS", "Target", "read_manifest"]

@@ -12,7 +12,8 @@ import sys
 from .common import ROOT, Fatal, count_files, read_json, say, write_json
 from .flags import add_flags
 from .history import check_known_findings, record_night
-from .findings import collect_escapes, collect_findings, mark_reported, process_artifacts, unreported
+from .findings import (collect_escapes, collect_findings, collect_suppressed, mark_reported, process_artifacts,
+                       read_known, unreported)
 from .libfuzzer import finish_merge, fuzz, merge
 from .processes import Groups
 from .report import write_reports
@@ -26,8 +27,8 @@ class Parser(argparse.ArgumentParser):
         raise Fatal(f"{message} (see --help)")
 
 
-FUZZ_FLAGS = ["minutes", "jobs", "targets", "out", "preset", "build-dir", "update-corpus", "modules",
-              "no-coverage", "no-build", "fresh"]
+FUZZ_FLAGS = ["minutes", "jobs", "targets", "out", "preset", "build-dir", "known-findings", "update-corpus",
+              "modules", "no-coverage", "no-build", "fresh"]
 DESCRIPTION = ("The fuzz campaign (the nightly): every fuzz target of a build tree in fork mode, unique "
                "minimized findings, a merged working corpus, summary.json, report.html and a coverage report. "
                "Exit status: 0 clean, 1 new unique findings, 2 setup or usage error.")
@@ -43,6 +44,10 @@ def parse(argv, prog="ci/nightly.sh"):
         if not os.path.isdir(args.build_dir):
             raise Fatal(f"--build-dir {args.build_dir}: no such folder")
         args.modules = True  # a binding's tree: its module fuzzers are what it is there for
+    known = args.known_findings or os.path.join(args.out, "known-findings.txt")
+    if args.known_findings is not None and not os.path.isfile(known):
+        raise Fatal(f"--known-findings {known}: no such file")
+    args.known = read_known(known) if os.path.isfile(known) else {}
     canary = os.environ.get("LUAHAMMER_CANARY")
     if args.preset is None:
         args.preset = "canary-fuzz" if canary else "fuzz"
@@ -196,8 +201,10 @@ def main(argv, prog="ci/nightly.sh"):
     new = run_state["new_findings"]
     escapes = collect_escapes(args.out)
     failed = [n for n, t in run_state["targets"].items() if t.get("status") == "failed-to-start"]
+    suppressed = collect_suppressed(args.out)
     say(f"summary: {len(names)} target(s), {len(findings)} unique finding(s), {len(new)} new, "
-        f"{len(escapes)} budget escape(s) (not findings); report {os.path.join(args.out, 'report.html')}")
+        f"{len(escapes)} budget escape(s) (not findings), {len(suppressed)} known finding(s) suppressed "
+        f"({sum(s.get('count', 0) for s in suppressed)} time(s)); report {os.path.join(args.out, 'report.html')}")
     mark_reported(args.out)
     if failed:
         raise Fatal(f"target(s) that could not start fuzzing: {', '.join(failed)} (their logs are under "

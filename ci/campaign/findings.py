@@ -5,7 +5,7 @@ import shlex
 import shutil
 import time
 
-from .common import ROOT, FINDING_PREFIXES, MINIMIZE_SECONDS, read_json, say, write_atomic, write_json
+from .common import ROOT, FINDING_PREFIXES, Fatal, MINIMIZE_SECONDS, read_json, say, write_atomic, write_json
 from .processes import run, sanitizer_env
 from .signatures import ESCAPE, signature
 from .state import RunState
@@ -53,6 +53,9 @@ def process_artifacts(target, args, run_state: RunState):
             continue
         if ESCAPE.match(line):
             store_escape(target, args, name, path, sig, line, report)
+            continue
+        if sig in getattr(args, "known", {}):
+            store_set_aside(target, args, "suppressed", name, path, sig, line, report, reason=args.known[sig])
             continue
         final = os.path.join(target.crashes, sig)
         if os.path.isdir(final):
@@ -106,7 +109,13 @@ def process_artifacts(target, args, run_state: RunState):
 def store_escape(target, args, name, path, sig, line, report):
     """A budget escape is not a finding: kept under OUT/escapes/<target>/<signature>/ (the
     first input, its report and a count), so the sandbox can be given a bound for it."""
-    folder = os.path.join(args.out, "escapes", target.name, sig)
+    store_set_aside(target, args, "escapes", name, path, sig, line, report)
+
+
+def store_set_aside(target, args, kind, name, path, sig, line, report, reason=None):
+    """What is not a finding, kept under OUT/<kind>/<target>/<signature>/ (the first input,
+    its report and a count): budget escapes, and known findings the user suppressed."""
+    folder = os.path.join(args.out, kind, target.name, sig)
     os.makedirs(folder, exist_ok=True)
     info = read_json(os.path.join(folder, "info.json"), None)
     if info is None:
@@ -114,14 +123,42 @@ def store_escape(target, args, name, path, sig, line, report):
         write_atomic(os.path.join(folder, "report.txt"), report)
         info = {"target": target.name, "signature": sig, "first_line": line, "count": 0,
                 "reproduce": f"{os.path.relpath(target.binary, ROOT)} {os.path.join(folder, 'input')}"}
-        say(f"{target.name}: budget escape (not a finding) {sig}; kept in {os.path.relpath(folder, args.out)}")
+        what = "budget escape (not a finding)" if kind == "escapes" else f"known finding ({reason})"
+        say(f"{target.name}: {what} {sig}; kept in {os.path.relpath(folder, args.out)}")
+    if reason is not None:
+        info["reason"] = reason
     info["count"] += 1
+    info["last_seen"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     write_json(os.path.join(folder, "info.json"), info)
     os.remove(path)
 
 
+def read_known(path):
+    """The known-findings file: one `<signature> <reason>` a line, # comments. A finding with
+    one of these signatures is suppressed: kept and counted apart, the campaign goes on."""
+    known = {}
+    with open(path) as f:
+        for number, raw in enumerate(f, 1):
+            line = "" if raw.lstrip().startswith("#") else raw.strip()
+            if not line:
+                continue
+            parts = line.split(None, 1)
+            if len(parts) < 2:
+                raise Fatal(f"{path}:{number}: a known finding needs a reason: '<signature> <why it is known>'")
+            known[parts[0]] = parts[1]
+    return known
+
+
+def collect_suppressed(out):
+    return collect_set_aside(out, "suppressed")
+
+
 def collect_escapes(out):
-    root = os.path.join(out, "escapes")
+    return collect_set_aside(out, "escapes")
+
+
+def collect_set_aside(out, kind):
+    root = os.path.join(out, kind)
     found = []
     for target in sorted(os.listdir(root)) if os.path.isdir(root) else []:
         for sig in sorted(os.listdir(os.path.join(root, target))):

@@ -32,6 +32,10 @@ FLAGS = {
                                         help="a build tree configured with luahammer's CMake helpers (a binding's "
                                              "own project); its manifest luahammer-targets.tsv lists the targets "
                                              "(default: build/<preset> of this checkout)")),
+    "known-findings": (["--known-findings"], dict(default=None, metavar="FILE",
+                                                  help="signatures to suppress, one `<signature> <reason>` a line: "
+                                                       "kept and counted apart, not findings (default: "
+                                                       "OUT/known-findings.txt when it exists)")),
     "update-corpus": (["--update-corpus"], dict(action="store_true",
                                                 help="merge new coverage back into corpus/<target>/ for committing")),
     "modules": (["--modules"], dict(action="store_true", help="include the third-party module fuzzers")),

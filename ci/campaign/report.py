@@ -5,7 +5,7 @@ import os
 import string
 
 from .common import read_json, write_atomic, write_json
-from .findings import collect_escapes, collect_findings
+from .findings import collect_escapes, collect_findings, collect_suppressed
 from .history import read_history, status_of
 from .state import RunState
 
@@ -93,9 +93,10 @@ def history_html(nights, e):
 def write_reports(args, run_state: RunState):
     findings = collect_findings(args.out)
     escapes = collect_escapes(args.out)
+    suppressed = collect_suppressed(args.out)
     coverage = read_json(os.path.join(args.out, "coverage", "coverage.json"), None)
     summary = {
-        "escapes": escapes,
+        "escapes": escapes, "suppressed": suppressed,
         "run": run_state["id"], "preset": run_state["preset"], "minutes": run_state["minutes"],
         "canary": run_state.get("canary"), "complete": run_state.get("complete", False),
         "targets": run_state["targets"], "findings": findings,
@@ -151,6 +152,11 @@ def write_reports(args, run_state: RunState):
                   "<th>seen</th><th>confirmed</th><th>bytes</th><th>reproduce</th></tr>" + "".join(frows) +
                   "</table>") if frows else "<p>None.</p>",
         history=history_html(read_history(args.out), e),
+        suppressed=("<table><tr><th>target</th><th>signature</th><th>reason</th><th>seen</th><th>first line</th></tr>" +
+                    "".join(f"<tr><td>{e(x['target'])}</td><td><code>{e(x['signature'])}</code></td>"
+                            f"<td>{e(x.get('reason', ''))}</td><td>{x.get('count', 1)}</td>"
+                            f"<td><code>{e(x.get('first_line', ''))}</code></td></tr>" for x in suppressed) +
+                    "</table>") if suppressed else "<p>None.</p>",
         escapes=("<table><tr><th>target</th><th>signature</th><th>seen</th><th>reproduce</th></tr>" + escape_rows +
                  "</table>") if escapes else "<p>None.</p>",
         coverage=cov_html)

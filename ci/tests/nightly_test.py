@@ -154,6 +154,39 @@ class Findings(unittest.TestCase):
         self.assertEqual(nightly.process_artifacts(self.target, self.args, self.state), [])
         self.assertEqual(sorted(os.listdir(self.target.crashes)), stored)
 
+    def test_a_known_finding_is_suppressed_counted_and_reported_and_the_rest_goes_on(self):
+        self.artifact("crash-1", b"A first")
+        [known_sig] = nightly.process_artifacts(self.target, self.args, self.state)
+        # A second campaign folder whose known-findings file names that signature.
+        self.args = Args(os.path.join(self.tmp, "out2"))
+        known_file = os.path.join(self.tmp, "known-findings.txt")
+        with open(known_file, "w") as f:
+            f.write(f"# reported upstream, fix pending\n\n{known_sig} stack leak, upstream #123\n")
+        self.args.known = nightly.read_known(known_file)
+        self.target.crashes = os.path.join(self.args.out, "crashes", "fake")
+        os.makedirs(self.target.crashes)
+        self.artifact("crash-2", b"A again")
+        self.artifact("crash-3", b"A and again")
+        self.artifact("crash-4", b"B another bug")
+        new = nightly.process_artifacts(self.target, self.args, self.state)
+        self.assertEqual(len(new), 1)
+        self.assertNotIn(known_sig, new)
+        [suppressed] = nightly.collect_suppressed(self.args.out)
+        self.assertEqual((suppressed["signature"], suppressed["count"], suppressed["reason"]),
+                         (known_sig, 2, "stack leak, upstream #123"))
+        state = {"id": "test-run", "preset": "fuzz", "minutes": 1, "complete": True, "new_findings": new,
+                 "targets": {"fake": {"status": "done", "series": []}}}
+        nightly.write_reports(self.args, state)
+        page = open(os.path.join(self.args.out, "report.html")).read()
+        self.assertIn("stack leak, upstream #123", page)
+
+    def test_a_known_finding_without_a_reason_is_one_clear_error(self):
+        path = os.path.join(self.tmp, "known.txt")
+        with open(path, "w") as f:
+            f.write("some-signature-0123456789\n")
+        with self.assertRaisesRegex(nightly.Fatal, "known.txt:1: a known finding needs a reason"):
+            nightly.read_known(path)
+
     def test_an_input_that_does_not_reproduce_is_kept_aside(self):
         self.artifact("crash-9", b"passes now")
         self.assertEqual(nightly.process_artifacts(self.target, self.args, self.state), [])
@@ -435,6 +468,10 @@ class Arguments(unittest.TestCase):
                 nightly.parse([])
         finally:
             del os.environ["LUAHAMMER_CANARY"]
+
+    def test_a_known_findings_file_that_does_not_exist_is_a_usage_error(self):
+        with self.assertRaisesRegex(nightly.Fatal, "--known-findings /no/such/file: no such file"):
+            nightly.parse(["--known-findings", "/no/such/file"])
 
     def test_bad_arguments_are_one_clear_error(self):
         for argv in (["--minutes", "0"], ["--minutes", "x"], ["--jobs", "-1"], ["--bogus"], ["--jobs", "100000"],

@@ -171,6 +171,20 @@ TEST(ModuleFuzz, DiscoversABindingsClassBehindCallAndItsMetatableInTheRegistry) 
   }
 }
 
+TEST(ModuleFuzzDeathTest, AnExcludedCallableIsNeverCalled) {
+  // In a fresh child process (the list is read once per process): the class's __gc left out.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("LUAHAMMER_EXCLUDE", "fixture.Account:__gc,fixture.nothing", 1);
+        const auto names = luahammer::discover_module_api({"fixture", open_binding});
+        const bool listed = std::find(names.begin(), names.end(), "fixture.Account:__gc") != names.end();
+        const bool kept = std::find(names.begin(), names.end(), "fixture.Account:__index") != names.end();
+        std::exit(!listed && kept ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
   deposits = 0;
   planted_bug = false;
