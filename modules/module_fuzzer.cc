@@ -39,7 +39,8 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {
 }
 
 #ifdef LUAHAMMER_MODULE_API_MAIN
-// module_<name>_api: the discovered API, one name per line; with --dict FILE, a libFuzzer
+// module_<name>_api: the discovered API, one name per line, then the argument shapes
+// learned (what each callable's checks accept); with --dict FILE, a libFuzzer
 // dictionary: FILE's entries, then each discovered name (and its last component).
 int main(int argc, char** argv) {
   const auto names = luahammer::discover_module_api(kModule);
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
   }
   for (const auto& name : names) std::printf("%s\n", name.c_str());
   std::printf("%zu function(s)\n", names.size());
+  const auto shapes = luahammer::learned_argument_shapes(kModule);
+  std::printf("# argument shapes learned from the module's own argument errors\n");
+  for (const auto& shape : shapes) std::printf("%s\n", shape.c_str());
+  std::printf("%zu shape(s)\n", shapes.size());
   return names.empty() ? 1 : 0;
 }
 #endif

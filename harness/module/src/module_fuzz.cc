@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <regex>
 #include <optional>
 #include <utility>
 
@@ -28,6 +30,7 @@ constexpr std::size_t kMaxProbes = 256;
 constexpr const char* kPool = "luahammer.module.pool";
 constexpr const char* kFunctions = "luahammer.module.functions";
 constexpr const char* kHelpers = "luahammer.module.helpers";
+constexpr const char* kSamples = "luahammer.module.samples";  // shape learning: an object per class
 
 // Lua values only Lua code makes conveniently: callbacks and metatables that raise,
 // yield or return values of the wrong type. Error texts avoid "luahammer:" so that a
@@ -60,6 +63,14 @@ return {
 }
 )lua";
 
+// What a callable's argument checks accept, learned once per process (learn_shapes): per
+// position, a set of kinds (ShapeKind bits) and, for an object, its class's __name.
+enum ShapeKind : unsigned { kNil, kBoolean, kInteger, kFloat, kString, kTable, kFunction, kObject, kKinds };
+struct Shape {
+  std::vector<unsigned> accepted;    // one mask a position (after self)
+  std::vector<std::string> classes;  // the class an object at that position must be, "" any
+};
+
 struct Callable {
   std::string name;
   const void* self_metatable = nullptr;  // a method: called with a value of this metatable first
@@ -76,9 +87,12 @@ struct Context {
   FuzzedDataProvider* data = nullptr;
   FaultAllocator allocator;
   std::vector<Callable> callables;
-  std::vector<const void*> explored;    // metatables and tables already walked
-  std::vector<const void*> to_probe;    // metatables whose __index is a function, not yet probed
-  std::vector<std::string> candidates;  // names seen anywhere: what an __index function is asked for
+  std::vector<const void*> explored;                     // metatables and tables already walked
+  std::vector<const void*> to_probe;                     // metatables whose __index is a function, not yet probed
+  std::vector<std::string> candidates;                   // names seen anywhere: what an __index function is asked for
+  const std::map<std::string, Shape>* shapes = nullptr;  // learned argument shapes (learn_shapes)
+  std::map<std::string, std::pair<int, int>> checks;     // per callable: calls, calls past the argument check
+  std::string called;                                    // the callable the current step called
   int metatable_names = 0;
   // hooks
   std::optional<HookPlanRun> hook;  // the hook plan, if the input has one
@@ -399,10 +413,18 @@ void push_table_of_values(lua_State* L, Context& c, int depth, int n, bool keyed
   }
 }
 
+void push_kind(lua_State* L, Context& c, int depth, int kind);
+
 void push_value(lua_State* L, Context& c, int depth) {
+  push_kind(L, c, depth, c.data->ConsumeIntegralInRange<int>(0, depth >= 3 ? 9 : 21));
+}
+
+// One fuzzed value of the given kind (push_value's draw): 0 nil, 1 boolean, 2-3 integers,
+// 4-5 floats, 6-9 strings, 10-14 tables, 15 a foreign userdata, 16 light userdata,
+// 17 a function, 18 a coroutine, 19-20 an earlier result, 21 a callable of the module.
+void push_kind(lua_State* L, Context& c, int depth, int kind) {
   FuzzedDataProvider& d = *c.data;
   luaL_checkstack(L, 6, "hammer: arguments");
-  const int kind = d.ConsumeIntegralInRange<int>(0, depth >= 3 ? 9 : 21);
   switch (kind) {
     case 0: lua_pushnil(L); break;
     case 1: lua_pushboolean(L, d.ConsumeBool()); break;
@@ -579,6 +601,47 @@ void keep_results(lua_State* L, Context& c, int first, int last) {
   lua_pop(L, 1);
 }
 
+// A value of a pool slot whose class is `name` (its metatable's __name), if there is one.
+bool push_pool_value_of_class(lua_State* L, const std::string& name) {
+  push_registry(L, kPool);
+  for (int slot = 1; slot <= kPoolSize; ++slot) {
+    lua_rawgeti(L, -1, slot);
+    if (lua_getmetatable(L, -1)) {
+      const bool match = lua_getfield(L, -1, "__name") == LUA_TSTRING && (name.empty() || name == lua_tostring(L, -1));
+      lua_pop(L, 2);
+      if (match) {
+        lua_remove(L, -2);
+        return true;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
+// One fuzzed value of a kind the learned mask accepts.
+void push_shaped(lua_State* L, Context& c, unsigned mask, const std::string& class_name) {
+  unsigned kinds[kKinds];
+  int n = 0;
+  for (unsigned k = 0; k < kKinds; ++k)
+    if ((mask & (1u << k)) != 0) kinds[n++] = k;
+  if (n == 0) return push_value(L, c, 0);
+  FuzzedDataProvider& d = *c.data;
+  switch (kinds[d.ConsumeIntegralInRange<int>(0, n - 1)]) {
+    case kNil: return push_kind(L, c, 0, 0);
+    case kBoolean: return push_kind(L, c, 0, 1);
+    case kInteger: return push_kind(L, c, 0, d.ConsumeBool() ? 2 : 3);
+    case kFloat: return push_kind(L, c, 0, d.ConsumeBool() ? 4 : 5);
+    case kString: return push_kind(L, c, 0, d.ConsumeIntegralInRange<int>(6, 9));
+    case kTable: return push_kind(L, c, 0, d.ConsumeIntegralInRange<int>(10, 14));
+    case kFunction: return push_kind(L, c, 0, 17);
+    default:
+      if (!push_pool_value_of_class(L, class_name)) push_kind(L, c, 0, 19);
+      return;
+  }
+}
+
 // Pushes the callable and its arguments; returns the number of arguments.
 int push_call(lua_State* L, Context& c, std::size_t which) {
   const Callable& callable = c.callables[which];
@@ -605,9 +668,71 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
     }
     ++nargs;
   }
+  // Mostly on the learned shape (three times in four), else blind.
+  const Shape* shape = nullptr;
+  if (c.shapes != nullptr) {
+    const auto found = c.shapes->find(callable.name);
+    if (found != c.shapes->end() && !found->second.accepted.empty()) shape = &found->second;
+  }
+  if (shape != nullptr && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
+    for (std::size_t p = 0; p < shape->accepted.size(); ++p) push_shaped(L, c, shape->accepted[p], shape->classes[p]);
+    const int extra = c.data->ConsumeIntegralInRange<int>(0, 1);
+    for (int i = 0; i < extra; ++i) push_value(L, c, 0);
+    return nargs + static_cast<int>(shape->accepted.size()) + extra;
+  }
   const int extra = c.data->ConsumeIntegralInRange<int>(0, 6);
   for (int i = 0; i < extra; ++i) push_value(L, c, 0);
   return nargs + extra;
+}
+
+// -------------------------------------------------------------- argument errors
+
+// The argument errors bindings raise, one row a library: the pattern, the group holding
+// the argument's position (1-based, self included) and the group naming what it expected
+// (0: none). A new library's message is one more row.
+struct ArgErrorRow {
+  const char* pattern;
+  int position;
+  int expected;
+};
+constexpr ArgErrorRow kArgErrors[] = {
+    {R"(bad argument #(\d+) to '[^']*' \(([^ ()]+) expected)", 1, 2},  // Lua: luaL_typeerror, luaL_checkudata
+    {R"(bad argument #(\d+))", 1, 0},                                  // Lua: luaL_argerror, other reasons
+    {R"(stack index (\d+), expected ([^,]+), received)", 1, 2},        // sol2
+    {R"(argument #?(\d+) (?:is|must be|expected))", 1, 0},             // LuaBridge and others
+};
+
+struct ArgError {
+  int position = 0;  // 0: not an argument error
+  std::string expected;
+};
+
+ArgError parse_arg_error(const char* message) {
+  static const std::vector<std::regex> patterns = [] {
+    std::vector<std::regex> out;
+    for (const auto& row : kArgErrors) out.emplace_back(row.pattern);
+    return out;
+  }();
+  ArgError error;
+  if (message == nullptr) return error;
+  std::cmatch m;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    if (std::regex_search(message, m, patterns[i])) {
+      error.position = std::atoi(m[kArgErrors[i].position].str().c_str());
+      if (kArgErrors[i].expected > 0) error.expected = m[kArgErrors[i].expected].str();
+      return error;
+    }
+  }
+  return error;
+}
+
+// Counts a call of c.called for the argument-check figures (--explain).
+void note_check(Context& c, const char* error) {
+  if (c.called.empty()) return;
+  auto& [calls, passed] = c.checks[c.called];
+  ++calls;
+  if (parse_arg_error(error).position == 0) ++passed;
+  c.called.clear();
 }
 
 // ----------------------------------------------------------------------------- steps
@@ -620,9 +745,11 @@ int step_call(lua_State* L) {
   if (c.callables.empty()) return 0;
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
+  c.called = c.callables[which].name;
   c.step_text = c.callables[which].name + "(" + describe_stack(L, base + 2, base + 1 + nargs) + ")";
   trace(c, c.step_text);
   lua_call(L, nargs, LUA_MULTRET);
+  note_check(c, nullptr);
   keep_results(L, c, base + 1, lua_gettop(L));
   trace(c, "  -> " + describe_stack(L, base + 1, lua_gettop(L)));
   return 0;
@@ -635,6 +762,7 @@ int step_coroutine(lua_State* L) {
   lua_State* co = lua_newthread(L);
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
+  c.called = c.callables[which].name;
   trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, base + 3, base + 2 + nargs) + ")");
   lua_xmove(L, co, nargs + 1);
   int status = LUA_YIELD;
@@ -650,6 +778,7 @@ int step_coroutine(lua_State* L) {
       lua_xmove(L, co, args);
     }
   }
+  note_check(c, status == LUA_OK || status == LUA_YIELD ? nullptr : lua_tostring(co, -1));
   if (status == LUA_OK) {
     luaL_checkstack(L, results + 2, "hammer: results");
     lua_xmove(co, L, results);
@@ -760,19 +889,184 @@ lua_State* open_module_state(Context& c) {
   return L;
 }
 
-}  // namespace
+// ------------------------------------------------------------------- shape learning
 
-int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
-                     const ModuleRunOptions& options) {
-  FuzzedDataProvider provider(data, size);
+// One attempt: callable i called with self (if a method and a sample exists) and the
+// values at `args` (absolute indices); the error message, or "" when it returned. The
+// values it returns that have a class become that class's sample object.
+std::string attempt(lua_State* L, Context& c, std::size_t i, int self, const std::vector<int>& args) {
+  const int base = lua_gettop(L);
+  push_registry(L, kFunctions);
+  lua_rawgeti(L, -1, static_cast<lua_Integer>(i) + 1);
+  lua_remove(L, -2);
+  if (self != 0) lua_pushvalue(L, self);
+  for (int a : args) lua_pushvalue(L, a);
+  c.instructions = 0;
+  const int status = lua_pcall(L, static_cast<int>(args.size()) + (self != 0 ? 1 : 0), LUA_MULTRET, 0);
+  std::string error;
+  if (status != LUA_OK) {
+    error = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object)";
+  } else {
+    push_registry(L, kSamples);
+    const int samples = lua_gettop(L);
+    for (int r = base + 1; r < samples; ++r) {
+      discover_value(L, c, r);  // its class's methods (an __index function probed) join the callables
+      if (!lua_getmetatable(L, r)) continue;
+      const void* mt = lua_topointer(L, -1);
+      lua_pop(L, 1);
+      if (lua_rawgetp(L, samples, mt) == LUA_TNIL) {  // samples[mt] = the first value of that class
+        lua_pushvalue(L, r);
+        lua_rawsetp(L, samples, mt);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, base);
+  return error;
+}
+
+// Learns what each callable's argument checks accept: position after position, each kind
+// of value is tried (with the positions before it filled by a value they accepted); an
+// argument error naming that position means no. Stops at the first position that takes
+// every kind (not checked) or none. Deterministic: the same module gives the same shapes,
+// so a replay in a fresh process draws as the fuzzer did.
+void learn_shapes(const ModuleSpec& module, std::map<std::string, Shape>& shapes) {
   Context c;
+  ModuleRunOptions options;
+  const std::uint8_t nothing = 0;
+  FuzzedDataProvider provider(&nothing, 0);
   c.module = &module;
   c.options = &options;
   c.data = &provider;
   c.allocator.set_byte_limit(options.byte_limit);
   lua_State* L = open_module_state(c);
+  if (L == nullptr) return;
+  install_hook(L, c);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kSamples);
+  // The values tried, at fixed indices 1..kKinds-1 (objects come from the samples).
+  lua_pushnil(L);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, 1);
+  lua_pushnumber(L, 0.5);
+  lua_pushliteral(L, "a");
+  lua_newtable(L);
+  lua_pushcfunction(L, c_identity);
+  const int top = lua_gettop(L);
+  for (int pass = 0; pass < 2; ++pass) {  // functions first: their results are the methods' selves
+    for (std::size_t i = 0; i < c.callables.size(); ++i) {
+      const Callable callable = c.callables[i];  // a copy: attempts may discover more callables
+      if ((callable.self_metatable != nullptr) != (pass == 1)) continue;
+      // Metamethods take what Lua gives them, and __gc or __close called on the one
+      // sample object would spoil it for the methods (or find a bug here, before any input).
+      if (callable.name.find(":__") != std::string::npos) continue;
+      int self = 0;
+      if (callable.self_metatable != nullptr) {
+        push_registry(L, kSamples);
+        lua_rawgetp(L, -1, callable.self_metatable);
+        lua_remove(L, -2);
+        if (lua_isnil(L, -1)) {
+          lua_settop(L, top);
+          continue;  // no object of its class to call it on
+        }
+        self = lua_gettop(L);
+      }
+      // The sample objects of every class, as candidates for object arguments.
+      const int objects = lua_gettop(L) + 1;
+      push_registry(L, kSamples);
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) lua_insert(L, -3);  // leaves each value below the table
+      lua_pop(L, 1);
+      const int objects_end = lua_gettop(L);
+      Shape shape;
+      std::vector<int> chosen;
+      const int first = self != 0 ? 2 : 1;
+      for (int p = 0; p < 4; ++p) {
+        unsigned mask = 0;
+        std::string class_name;
+        int object = 0;  // the first object accepted
+        const int position = first + p;
+        auto accepts = [&](int value) {
+          chosen.push_back(value);
+          const std::string error = attempt(L, c, i, self, chosen);
+          chosen.pop_back();
+          return parse_arg_error(error.empty() ? nullptr : error.c_str()).position != position;
+        };
+        for (unsigned k = kNil; k < kObject; ++k)
+          if (accepts(static_cast<int>(k) + 1)) mask |= 1u << k;
+        for (int o = objects; o <= objects_end && object == 0; ++o) {
+          if (!accepts(o)) continue;
+          mask |= 1u << kObject;
+          object = o;
+          lua_getmetatable(L, o);
+          if (lua_getfield(L, -1, "__name") == LUA_TSTRING) class_name = lua_tostring(L, -1);
+          lua_pop(L, 2);
+        }
+        const unsigned every = (1u << kObject) - 1;
+        if (mask == 0 || (mask & every) == every) break;  // takes nothing we have, or is not checked
+        shape.accepted.push_back(mask);
+        shape.classes.push_back(class_name);
+        // The value later positions are tried with: an accepted one, not nil if possible.
+        int pick = object != 0 ? object : 1;
+        for (unsigned k : {kFunction, kBoolean, kFloat, kTable, kString, kInteger})
+          if ((mask & (1u << k)) != 0) pick = static_cast<int>(k) + 1;
+        chosen.push_back(pick);
+      }
+      lua_settop(L, top);
+      if (!shape.accepted.empty()) shapes[callable.name] = shape;
+    }
+  }
+  lua_close(L);
+}
+
+const std::map<std::string, Shape>& shapes_of(const ModuleSpec& module) {
+  static std::map<const ModuleSpec*, std::map<std::string, Shape>> learned;
+  auto found = learned.find(&module);
+  if (found == learned.end()) {
+    found = learned.emplace(&module, std::map<std::string, Shape>()).first;
+    learn_shapes(module, found->second);
+  }
+  return found->second;
+}
+
+const char* const kKindNames[] = {"nil", "boolean", "integer", "float", "string", "table", "function", "object"};
+
+}  // namespace
+
+std::vector<std::string> learned_argument_shapes(const ModuleSpec& module) {
+  std::vector<std::string> out;
+  for (const auto& [name, shape] : shapes_of(module)) {
+    std::string text = name + "(";
+    for (std::size_t p = 0; p < shape.accepted.size(); ++p) {
+      if (p > 0) text += ", ";
+      std::string kinds;
+      for (unsigned k = 0; k < kKinds; ++k) {
+        if ((shape.accepted[p] & (1u << k)) == 0) continue;
+        if (!kinds.empty()) kinds += "|";
+        kinds += k == kObject && !shape.classes[p].empty() ? shape.classes[p] : kKindNames[k];
+      }
+      text += kinds;
+    }
+    out.push_back(text + ")");
+  }
+  return out;
+}
+
+int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
+                     const ModuleRunOptions& options) {
+  const std::map<std::string, Shape>& shapes = shapes_of(module);
+  FuzzedDataProvider provider(data, size);
+  Context c;
+  c.module = &module;
+  c.options = &options;
+  c.data = &provider;
+  c.shapes = &shapes;
+  c.allocator.set_byte_limit(options.byte_limit);
+  lua_State* L = open_module_state(c);
   if (L == nullptr) return 0;
-  trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s)");
+  trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s), argument shapes of " +
+               std::to_string(shapes.size()));
 
   // The plans: hook, GC, allocation failures (counted from here, after the set-up).
   const auto flags = provider.ConsumeIntegral<std::uint8_t>();
@@ -805,6 +1099,7 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
         lua_pushcfunction(L, step == Step::Call ? step_call : step == Step::Operator ? step_operator : step_coroutine);
         const int status = lua_pcall(L, 0, 0, 0);
         check_balance(L, status == LUA_OK ? 0 : 1, c, "a step");
+        note_check(c, status == LUA_OK ? nullptr : lua_tostring(L, -1));  // a call that raised
         if (status != LUA_OK) {
           trace(c, std::string("  -> error: ") +
                        (lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1)));
@@ -834,6 +1129,10 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
   c.allocator.set_byte_limit(0);
   lua_close(L);
   check_memory_returned(c.allocator, "lua_close");
+  if (options.trace && !c.checks.empty()) {
+    std::printf("argument checks (calls past the check / calls):\n");
+    for (const auto& [name, counts] : c.checks) std::printf("  %s: %d/%d\n", name.c_str(), counts.second, counts.first);
+  }
   return 0;
 }
 

@@ -185,6 +185,14 @@ TEST(ModuleFuzzDeathTest, AnExcludedCallableIsNeverCalled) {
       ::testing::ExitedWithCode(0), "");
 }
 
+TEST(ModuleFuzz, LearnsArgumentShapesFromTheBindingsOwnArgumentErrors) {
+  // Methods found only through the __index function, their self a constructed Account.
+  const auto shapes = luahammer::learned_argument_shapes({"fixture", open_binding});
+  for (const char* expected : {"fixture.Account:deposit(integer|float)", "fixture.Account:note(integer)"}) {
+    EXPECT_NE(std::find(shapes.begin(), shapes.end(), expected), shapes.end()) << expected;
+  }
+}
+
 TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
   deposits = 0;
   planted_bug = false;

@@ -44,4 +44,9 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
 // ...); methods behind an __index function are found while running, on the first object.
 std::vector<std::string> discover_module_api(const ModuleSpec& module);
 
+// The argument shapes learned from the module's own argument errors (once per process,
+// deterministically): "lpeg.match(string|table|…, string)", one per callable whose first
+// argument is checked. Calls draw their arguments from these three times in four.
+std::vector<std::string> learned_argument_shapes(const ModuleSpec& module);
+
 }  // namespace luahammer
