@@ -11,7 +11,7 @@ import sys
 
 from .common import ROOT, Fatal, count_files, read_json, say, write_json
 from .flags import add_flags
-from .history import check_known_findings, record_night
+from .history import argument_checks, check_known_findings, record_night
 from .findings import (collect_escapes, collect_findings, collect_suppressed, mark_reported, process_artifacts,
                        read_known, unreported)
 from .libfuzzer import finish_merge, fuzz, merge
@@ -151,6 +151,12 @@ def main(argv, prog="ci/nightly.sh"):
         new += process_artifacts(target, args, run_state)  # crashes found while merging
         shutil.rmtree(target.tmp, ignore_errors=True)
         entry["corpus_files"] = count_files(target.corpus)
+        if rows[name]["role"] == "module":
+            checks = argument_checks(target, target.corpus)
+            if checks:
+                entry["argument_checks"] = checks
+                say(f"{name}: {checks['callables_past']} of {checks['callables']} callables called got past their "
+                    f"argument check at least once ({checks['calls_past']} of {checks['calls']} calls)")
         entry["unique_findings"] = sum(1 for n in os.listdir(target.crashes)
                                        if os.path.exists(os.path.join(target.crashes, n, "info.json")))
         started = bool(series) or status in (0, None)

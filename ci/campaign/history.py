@@ -2,8 +2,10 @@
 folder), and each stored finding's status (new, known, fixed) checked against tonight's build."""
 
 import os
+import re
 
 from .common import read_json, say, write_json
+from .processes import run, sanitizer_env
 from .findings import collect_findings, reproduce
 from .signatures import signature
 
@@ -20,7 +22,7 @@ def record_night(out, run_state, coverage):
         last = (t.get("series") or [{}])[-1]
         targets[name] = {"exec_s": last.get("exec_s"), "cov": last.get("cov"), "seconds": t.get("seconds", 0),
                          "corpus_files": t.get("corpus_files"), "unique_findings": t.get("unique_findings", 0),
-                         "status": t.get("status")}
+                         "status": t.get("status"), "argument_checks": t.get("argument_checks")}
     night = {"run": run_state["id"], "minutes": run_state["minutes"], "targets": targets}
     if coverage:
         night["line_coverage"] = {area: v["percent"] for area, v in coverage.items()}
@@ -73,3 +75,31 @@ def status_of(info, run_state):
     if info.get("fixed_in"):
         return "fixed"
     return "known"
+
+
+CHECK_LINE = re.compile(r"^  (\S+): (\d+)/(\d+)$")
+
+
+def argument_checks(target, corpus):
+    """A module target's corpus replayed with --explain: per callable, the calls made and the
+    calls that got past its argument check, summed over the inputs (issue 20's figure: how
+    much of a binding the fuzzer really exercises). None when the replay gives no figures."""
+    if not os.path.exists(target.replay) or not os.path.isdir(corpus) or not os.listdir(corpus):
+        return None
+    status, output = run([target.replay, "--explain", corpus], timeout=1800, env=sanitizer_env(light=True))
+    calls, passed, inside = {}, {}, False
+    for line in output.splitlines():
+        if line.startswith("argument checks"):
+            inside = True
+            continue
+        m = CHECK_LINE.match(line) if inside else None
+        if m:
+            calls[m.group(1)] = calls.get(m.group(1), 0) + int(m.group(3))
+            passed[m.group(1)] = passed.get(m.group(1), 0) + int(m.group(2))
+        else:
+            inside = False
+    if not calls:
+        return None
+    return {"callables": len(calls), "callables_past": sum(1 for n in calls if passed[n] > 0),
+            "calls": sum(calls.values()), "calls_past": sum(passed.values()),
+            "never_past": sorted(n for n in calls if passed[n] == 0)}

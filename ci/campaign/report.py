@@ -64,6 +64,14 @@ def svg_nights(values, label, width=280, height=90):
             f'<text x="{pad}" y="{height - 2}" font-size="10">{lo:g}</text></svg>')
 
 
+def checks_cell(checks, e):
+    if not checks:
+        return ""
+    never = ", ".join(checks.get("never_past", [])[:12])
+    return (f"{checks['callables_past']}/{checks['callables']} callables, {checks['calls_past']}/{checks['calls']} calls"
+            + (f"<br><small>never past: {e(never)}</small>" if never else ""))
+
+
 def history_html(nights, e):
     """Per target: coverage and exec/s across the nights of history.json, the last ones listed."""
     if not nights:
@@ -111,7 +119,8 @@ def write_reports(args, run_state: RunState):
         rows.append(
             f"<tr><td>{e(name)}</td><td>{t.get('status', 'pending')}</td><td>{t.get('seconds', 0)}</td>"
             f"<td>{last[0].get('exec_s', '')}</td><td>{last[0].get('cov', '')}</td>"
-            f"<td>{t.get('corpus_files', '')}</td><td>{t.get('unique_findings', 0)}</td></tr>")
+            f"<td>{t.get('corpus_files', '')}</td><td>{t.get('unique_findings', 0)}</td>"
+            f"<td>{checks_cell(t.get('argument_checks'), e)}</td></tr>")
         plots.append(f"<figure><figcaption>{e(name)}: edge coverage over time</figcaption>"
                      f"{svg_plot(t.get('series', []))}</figure>")
     def links(f):

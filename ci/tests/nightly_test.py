@@ -243,6 +243,23 @@ class History(unittest.TestCase):
         tonight["new_findings"] = [sig]
         self.assertEqual(history.status_of(info, tonight), "new")
 
+    def test_a_module_corpus_gives_the_calls_past_each_argument_check(self):
+        with open(self.target.replay, "w") as f:
+            f.write(textwrap.dedent("""\
+                #!/bin/sh
+                # --explain over a corpus of two inputs: each ends with its argument checks.
+                printf 'step 1:\\nargument checks (calls past the check / calls):\\n  m.f: 1/2\\n  m.g: 0/1\\n'
+                printf 'step 1:\\nargument checks (calls past the check / calls):\\n  m.f: 2/2\\n'
+                printf 'replayed 2 input(s): no finding\\n'
+                """))
+        os.chmod(self.target.replay, 0o755)
+        corpus = os.path.join(self.tmp, "corpus")
+        os.makedirs(corpus)
+        open(os.path.join(corpus, "a"), "w").close()
+        checks = history.argument_checks(self.target, corpus)
+        self.assertEqual(checks, {"callables": 2, "callables_past": 1, "calls": 5, "calls_past": 3,
+                                  "never_past": ["m.g"]})
+
     def test_nights_accumulate_and_the_report_plots_them(self):
         history.record_night(self.args.out, self.night("20260101-000000", 10, 5), None)
         history.record_night(self.args.out, self.night("20260102-000000", 12, 6), {"binding": {"percent": 80.0}})
