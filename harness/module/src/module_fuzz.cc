@@ -649,13 +649,18 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
   lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
   lua_remove(L, -2);
   int nargs = 0;
-  if (callable.self_metatable != nullptr && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
-    // self: a pool value of the method's own type when there is one
+  // self, for a method: mostly an object of its own class from the pool; sometimes an
+  // object of another class (a binding that trusts self's type breaks there), any fuzzed
+  // value (nil, a foreign userdata, …), or none at all.
+  const int how = callable.self_metatable != nullptr ? c.data->ConsumeIntegralInRange<int>(0, 7) : 0;
+  if (how != 0) {
     push_registry(L, kPool);
     bool found = false;
-    for (int slot = 1; slot <= kPoolSize && !found; ++slot) {
+    for (int slot = 1; slot <= kPoolSize && !found && how != 7; ++slot) {
       lua_rawgeti(L, -1, slot);
-      if (metatable_of(L, -1) == callable.self_metatable)
+      const void* mt = metatable_of(L, -1);
+      if (how == 6 ? (mt != nullptr && mt != callable.self_metatable && lua_isuserdata(L, -1))
+                   : mt == callable.self_metatable)
         found = true;
       else
         lua_pop(L, 1);

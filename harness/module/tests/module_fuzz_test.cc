@@ -98,6 +98,18 @@ int account_note(lua_State* L) {  // the planted bug, when on: a negative slot i
   a->notes[slot] = 1;
   return 0;
 }
+bool planted_confusion = false;
+int account_peek(lua_State* L) {  // the second planted bug, when on: self's class never checked
+  const auto* a = static_cast<const Account*>(planted_confusion ? lua_touserdata(L, 1) : check_account(L));
+  if (a == nullptr) return luaL_error(L, "no account");
+  lua_pushnumber(L, a->balance);
+  return 1;
+}
+int tiny_new(lua_State* L) {  // another class: a one-byte object
+  lua_newuserdatauv(L, 1, 0);
+  luaL_setmetatable(L, "fixture.Tiny");
+  return 1;
+}
 int account_gc(lua_State* L) {
   Account* a = check_account(L);
   std::free(a->notes);
@@ -136,7 +148,10 @@ extern "C" int open_binding(lua_State* L) {
   luaL_newmetatable(L, "fixture.Account");
   luaL_setfuncs(L, meta, 0);
   lua_pop(L, 1);
-  const luaL_Reg methods[] = {{"deposit", account_deposit}, {"note", account_note}, {nullptr, nullptr}};
+  luaL_newmetatable(L, "fixture.Tiny");
+  lua_pop(L, 1);
+  const luaL_Reg methods[] = {
+      {"deposit", account_deposit}, {"note", account_note}, {"peek", account_peek}, {nullptr, nullptr}};
   luaL_newlib(L, methods);
   lua_setfield(L, LUA_REGISTRYINDEX, "fixture.Account.methods");
   lua_newtable(L);  // the module
@@ -146,6 +161,8 @@ extern "C" int open_binding(lua_State* L) {
   lua_setfield(L, -2, "__call");
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "Account");
+  lua_pushcfunction(L, tiny_new);
+  lua_setfield(L, -2, "tiny");
   return 1;
 }
 
@@ -206,6 +223,13 @@ TEST(ModuleFuzzDeathTest, FindsABugReachableOnlyThroughABindingsIndexFunction) {
   planted_bug = true;
   EXPECT_DEATH(run_inputs({"fixture", open_binding}, 2000), "heap-buffer-overflow|runtime error: .* overflowed");
   planted_bug = false;
+}
+TEST(ModuleFuzzDeathTest, FindsAMethodThatTrustsTheClassOfItsSelf) {
+  // Account:peek casts self without checking its class: called on a fixture.Tiny (self
+  // drawn from another class's objects), it reads past the one-byte object.
+  planted_confusion = true;
+  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 2000), "heap-buffer-overflow");
+  planted_confusion = false;
 }
 #endif
 #endif
