@@ -110,7 +110,7 @@ if cmake -S "$root" -B "$lh" "${compilers[@]}" -DLUAHAMMER_MODE=fuzz -DLUAHAMMER
     if grep -q 'in bytes_reverse' "$work/installed-package-fuzz.log"; then
       step "installed-package fuzzer found the planted overflow in bytes_reverse"
       # The installed command replays it through the build tree's manifest.
-      crash=$(find "$work/installed-package-artifacts" -name 'crash-*' | head -1)
+      crash=$(find "$work/installed-package-artifacts" -name 'crash-*' -size +0 | head -1)
       [ -n "$crash" ] && "$prefix/bin/luahammer" replay --build-dir "$build" module_bytes "$crash" \
         >"$work/installed-replay.log" 2>&1  # exits non-zero: the input crashes
       if grep -q 'heap-buffer-overflow' "$work/installed-replay.log"; then

@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <map>
-#include <regex>
 #include <optional>
+#include <regex>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -936,7 +941,18 @@ std::string attempt(lua_State* L, Context& c, std::size_t i, int self, const std
 // argument error naming that position means no. Stops at the first position that takes
 // every kind (not checked) or none. Deterministic: the same module gives the same shapes,
 // so a replay in a fresh process draws as the fuzzer did.
-void learn_shapes(const ModuleSpec& module, std::map<std::string, Shape>& shapes) {
+// Writes a line to the parent (learn_in_child): "try <name>" before a callable is learned,
+// "shape <name>\t<mask>:<class>\t…" after.
+void tell(int fd, const std::string& line) {
+  std::string text = line + "\n";
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip, int fd) {
   Context c;
   ModuleRunOptions options;
   const std::uint8_t nothing = 0;
@@ -966,6 +982,8 @@ void learn_shapes(const ModuleSpec& module, std::map<std::string, Shape>& shapes
       // Metamethods take what Lua gives them, and __gc or __close called on the one
       // sample object would spoil it for the methods (or find a bug here, before any input).
       if (callable.name.find(":__") != std::string::npos) continue;
+      if (std::find(skip.begin(), skip.end(), callable.name) != skip.end()) continue;
+      tell(fd, "try " + callable.name);
       int self = 0;
       if (callable.self_metatable != nullptr) {
         push_registry(L, kSamples);
@@ -1019,19 +1037,94 @@ void learn_shapes(const ModuleSpec& module, std::map<std::string, Shape>& shapes
         chosen.push_back(pick);
       }
       lua_settop(L, top);
-      if (!shape.accepted.empty()) shapes[callable.name] = shape;
+      if (!shape.accepted.empty()) {
+        std::string line = "shape " + callable.name;
+        for (std::size_t p = 0; p < shape.accepted.size(); ++p)
+          line += "\t" + std::to_string(shape.accepted[p]) + ":" + shape.classes[p];
+        tell(fd, line);
+      }
     }
   }
   lua_close(L);
 }
 
+extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__((weak));
+
+// Learning calls the module, so a bug of the module may end it: it runs in a child process
+// (output silenced) that reports each shape as it is learned. A callable the child died on
+// is left unlearned (the fuzzer will find its bug from an input) and learning starts over
+// without it. Deterministic: the same module dies on the same callables.
+std::map<std::string, Shape> learn_in_child(const ModuleSpec& module) {
+  std::map<std::string, Shape> shapes;
+  std::vector<std::string> skip;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int fds[2];
+    if (::pipe(fds) != 0) return shapes;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return shapes;
+    }
+    if (pid == 0) {
+      // The child dies quietly: no crash file from a fuzzing engine's handlers (they would
+      // save the parent's current input), no report.
+      if (&__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(nullptr);
+      for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+      ::close(fds[0]);
+      const int quiet = ::open("/dev/null", O_WRONLY);
+      if (quiet >= 0) {
+        ::dup2(quiet, 1);
+        ::dup2(quiet, 2);
+      }
+      learn_shapes(module, skip, fds[1]);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::string last_try;
+    for (std::size_t start = 0; start < text.size();) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string::npos) break;  // a line cut off by the child's death
+      const std::string line = text.substr(start, end - start);
+      start = end + 1;
+      if (line.rfind("try ", 0) == 0) {
+        last_try = line.substr(4);
+      } else if (line.rfind("shape ", 0) == 0) {
+        std::size_t tab = line.find('\t');
+        const std::string name = line.substr(6, tab - 6);
+        Shape shape;
+        while (tab != std::string::npos) {
+          const std::size_t next = line.find('\t', tab + 1);
+          const std::string field =
+              line.substr(tab + 1, next == std::string::npos ? std::string::npos : next - tab - 1);
+          const std::size_t colon = field.find(':');
+          shape.accepted.push_back(static_cast<unsigned>(std::strtoul(field.substr(0, colon).c_str(), nullptr, 10)));
+          shape.classes.push_back(colon == std::string::npos ? "" : field.substr(colon + 1));
+          tab = next;
+        }
+        shapes[name] = shape;
+        last_try.clear();
+      }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return shapes;
+    if (last_try.empty() || std::find(skip.begin(), skip.end(), last_try) != skip.end()) return shapes;
+    skip.push_back(last_try);  // it died there: go on without it
+  }
+  return shapes;
+}
+
 const std::map<std::string, Shape>& shapes_of(const ModuleSpec& module) {
   static std::map<const ModuleSpec*, std::map<std::string, Shape>> learned;
   auto found = learned.find(&module);
-  if (found == learned.end()) {
-    found = learned.emplace(&module, std::map<std::string, Shape>()).first;
-    learn_shapes(module, found->second);
-  }
+  if (found == learned.end()) found = learned.emplace(&module, learn_in_child(module)).first;
   return found->second;
 }
 
