@@ -13,7 +13,6 @@ def bounded_int(low, high):
         if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
             raise ValueError(f"must be an integer from {low} to {high}, got '{text}'")
         return int(text)
-    parse.__name__ = f"integer from {low} to {high}"
     return parse
 
 

@@ -128,10 +128,11 @@ def write_reports(args, run_state: RunState):
         return (f'<a href="{e(folder)}/input">input</a> · <a href="{e(folder)}/report.txt">report</a> · '
                 f'<a href="{e(folder)}/explain.txt">explain</a>')
 
+    status = {(f["target"], f["signature"]): status_of(f, run_state) for f in findings}  # once a finding
     order = {"new": 0, "known": 1, "fixed": 2}
-    findings.sort(key=lambda f: (order[status_of(f, run_state)], f.get("first_seen", "")))
+    findings.sort(key=lambda f: (order[status[f["target"], f["signature"]]], f.get("first_seen", "")))
     frows = [
-        f"<tr class=\"{status_of(f, run_state)}\"><td>{status_of(f, run_state)}"
+        f"<tr class=\"{status[f['target'], f['signature']]}\"><td>{status[f['target'], f['signature']]}"
         f"{' in ' + e(f['fixed_in']) if f.get('fixed_in') else ''}</td>"
         f"<td>{e(f.get('first_seen', '')[:10])}<br>{e(f.get('run', ''))}</td>"
         f"<td>{e(f['target'])}</td><td><code>{e(f['signature'])}</code></td>"
@@ -154,7 +155,7 @@ def write_reports(args, run_state: RunState):
         run_id=e(run_state["id"]), preset=e(run_state["preset"]),
         canary=f", canary <code>{e(run_state['canary'])}</code>" if run_state.get("canary") else "",
         minutes=run_state["minutes"], completeness="complete" if run_state.get("complete") else "incomplete",
-        verdict_class="bad" if any(status_of(f, run_state) != "fixed" for f in findings) else "good",
+        verdict_class="bad" if any(v != "fixed" for v in status.values()) else "good",
         finding_count=len(findings),
         new_count=len(run_state.get("new_findings", [])), target_rows="".join(rows), plots="".join(plots),
         findings=("<table><tr><th>status</th><th>first seen</th><th>target</th><th>signature</th><th>first line</th>"

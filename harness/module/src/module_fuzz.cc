@@ -76,12 +76,14 @@ struct Shape {
   std::vector<std::string> classes;  // the class an object at that position must be, "" any
 };
 
+std::uint16_t name_code(const std::string& name);
+
 struct Callable {
+  Callable(std::string n, const void* mt) : name(std::move(n)), self_metatable(mt), code(name_code(name)) {}
   std::string name;
   const void* self_metatable = nullptr;  // a method: called with a value of this metatable first
+  std::uint16_t code;                    // name_code(name): where it sits on the choice ring
 };
-
-std::uint16_t name_code(const std::string& name);
 
 // Lua is C here: an error longjmps over C++ frames without running destructors. So no
 // frame below a protected call owns heap memory: strings and name lists live here, in the
@@ -372,7 +374,7 @@ std::size_t pick_callable(const Context& c, std::uint16_t k) {
   std::size_t best = 0;
   std::uint32_t best_distance = 0x10000;
   for (std::size_t i = 0; i < c.callables.size(); ++i) {
-    const std::uint32_t distance = (static_cast<std::uint32_t>(name_code(c.callables[i].name)) + 0x10000 - k) & 0xFFFF;
+    const std::uint32_t distance = (static_cast<std::uint32_t>(c.callables[i].code) + 0x10000 - k) & 0xFFFF;
     if (distance < best_distance) {
       best_distance = distance;
       best = i;
@@ -952,15 +954,24 @@ void tell(int fd, const std::string& line) {
   }
 }
 
-void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip, int fd) {
-  Context c;
+// A context that reads no input, with the default options: for what is learned from the
+// module alone (its API, its argument shapes).
+struct InputlessContext {
+  explicit InputlessContext(const ModuleSpec& module) {
+    c.module = &module;
+    c.options = &options;
+    c.data = &provider;
+  }
   ModuleRunOptions options;
-  const std::uint8_t nothing = 0;
-  FuzzedDataProvider provider(&nothing, 0);
-  c.module = &module;
-  c.options = &options;
-  c.data = &provider;
-  c.allocator.set_byte_limit(options.byte_limit);
+  std::uint8_t nothing = 0;
+  FuzzedDataProvider provider{&nothing, 0};
+  Context c;
+};
+
+void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip, int fd) {
+  InputlessContext inputless(module);
+  Context& c = inputless.c;
+  c.allocator.set_byte_limit(inputless.options.byte_limit);
   lua_State* L = open_module_state(c);
   if (L == nullptr) return;
   install_hook(L, c);
@@ -1235,13 +1246,8 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
 }
 
 std::vector<std::string> discover_module_api(const ModuleSpec& module) {
-  Context c;
-  ModuleRunOptions options;
-  const std::uint8_t nothing = 0;
-  FuzzedDataProvider provider(&nothing, 0);
-  c.module = &module;
-  c.options = &options;
-  c.data = &provider;
+  InputlessContext inputless(module);
+  Context& c = inputless.c;
   lua_State* L = open_module_state(c);
   std::vector<std::string> names;
   if (L == nullptr) return names;
