@@ -24,7 +24,8 @@ install(FILES ${LUAHAMMER_LUA_DIR}/src/lua.h ${LUAHAMMER_LUA_DIR}/src/luaconf.h
               ${LUAHAMMER_LUA_DIR}/src/lualib.h ${LUAHAMMER_LUA_DIR}/src/lauxlib.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/luahammer/lua)
 install(FILES ${LUAHAMMER_LUA_INCLUDE_DIR}/luahammer/lua.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/luahammer)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/harness/core/include/ ${PROJECT_SOURCE_DIR}/harness/module/include/
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/harness/lua/include/ ${PROJECT_SOURCE_DIR}/harness/core/include/
+                  ${PROJECT_SOURCE_DIR}/harness/module/include/
                   ${PROJECT_SOURCE_DIR}/binding/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_BINARY_DIR}/fdp/fuzzer/FuzzedDataProvider.h

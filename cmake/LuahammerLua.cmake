@@ -52,7 +52,12 @@ configure_file("${LUAHAMMER_LUA_INCLUDE_DIR}/luahammer/lua.hpp.in"
 # luahammer_add_lua_library(<name> [HARDTESTS])
 function(luahammer_add_lua_library name)
   cmake_parse_arguments(ARG "HARDTESTS" "" "" ${ARGN})
-  add_library(${name} STATIC ${LUAHAMMER_LUA_SOURCES})
+  add_library(${name} STATIC ${LUAHAMMER_LUA_SOURCES} ${LUAHAMMER_SOURCE_DIR}/harness/lua/ledgers.cc)
+  # The ledgers (harness/lua/ledgers.cc) wrap these: the originals are renamed.
+  set_property(SOURCE ${LUAHAMMER_LUA_DIR}/src/lauxlib.c TARGET_DIRECTORY ${name} APPEND PROPERTY
+               COMPILE_DEFINITIONS luaL_ref=luahammer_real_luaL_ref luaL_unref=luahammer_real_luaL_unref)
+  set_property(SOURCE ${LUAHAMMER_LUA_DIR}/src/lstate.c TARGET_DIRECTORY ${name} APPEND PROPERTY
+               COMPILE_DEFINITIONS lua_close=luahammer_real_lua_close)
   if(LUAHAMMER_LUA_AS_CXX)
     # Source properties are per directory: set them where this target lives.
     set_source_files_properties(${LUAHAMMER_LUA_SOURCES} TARGET_DIRECTORY ${name}
@@ -65,6 +70,7 @@ function(luahammer_add_lua_library name)
   endif()
   target_include_directories(${name} SYSTEM PUBLIC $<BUILD_INTERFACE:${LUAHAMMER_LUA_DIR}/src>
                                                    $<BUILD_INTERFACE:${LUAHAMMER_LUA_INCLUDE_DIR}>
+                                                   $<BUILD_INTERFACE:${LUAHAMMER_SOURCE_DIR}/harness/lua/include>
                                                    $<INSTALL_INTERFACE:include/luahammer/lua>
                                                    $<INSTALL_INTERFACE:include>)
   target_compile_definitions(${name} PRIVATE LUAI_ASSERT LUA_USE_APICHECK LUA_USE_LINUX)

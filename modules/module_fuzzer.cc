@@ -39,8 +39,9 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {
 }
 
 #ifdef LUAHAMMER_MODULE_API_MAIN
-// module_<name>_api: the discovered API, one name per line, then the argument shapes
-// learned (what each callable's checks accept); with --dict FILE, a libFuzzer
+// module_<name>_api: the discovered API, one name per line, then the object model (per
+// class: constructors, methods, properties, metamethods) and the argument shapes learned
+// (what each callable's checks accept); with --dict FILE, a libFuzzer
 // dictionary: FILE's entries, then each discovered name (and its last component).
 int main(int argc, char** argv) {
   const auto names = luahammer::discover_module_api(kModule);
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   }
   for (const auto& name : names) std::printf("%s\n", name.c_str());
   std::printf("%zu function(s)\n", names.size());
+  std::printf("# the object model, as calling the module taught it\n");
+  for (const auto& line : luahammer::describe_module_model(kModule)) std::printf("%s\n", line.c_str());
   const auto shapes = luahammer::learned_argument_shapes(kModule);
   std::printf("# argument shapes learned from the module's own argument errors\n");
   for (const auto& shape : shapes) std::printf("%s\n", shape.c_str());

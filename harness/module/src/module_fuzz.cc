@@ -1,11 +1,13 @@
 #include <luahammer/module/module_fuzz.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -22,6 +24,7 @@
 #include <luahammer/core/fault_allocator.hpp>
 #include <luahammer/core/oracles.hpp>
 #include <luahammer/core/sandbox.hpp>
+#include <luahammer/lua_ledgers.hpp>
 
 namespace luahammer {
 namespace {
@@ -30,12 +33,14 @@ constexpr int kPoolSize = 16;
 constexpr std::size_t kMaxCallables = 512;
 constexpr int kDiscoverDepth = 2;
 constexpr int kMaxResumes = 6;
+constexpr int kMaxBases = 4;  // base classes followed through __index tables
 constexpr std::size_t kMaxCandidates = 4096;
 constexpr std::size_t kMaxProbes = 256;
 constexpr const char* kPool = "luahammer.module.pool";
 constexpr const char* kFunctions = "luahammer.module.functions";
 constexpr const char* kHelpers = "luahammer.module.helpers";
 constexpr const char* kSamples = "luahammer.module.samples";  // shape learning: an object per class
+constexpr const char* kModule = "luahammer.module.value";     // what luaopen_ returned
 
 // Lua values only Lua code makes conveniently: callbacks and metatables that raise,
 // yield or return values of the wrong type. Error texts avoid "luahammer:" so that a
@@ -100,6 +105,9 @@ struct Context {
   const std::map<std::string, Shape>* shapes = nullptr;  // learned argument shapes (learn_shapes)
   std::map<std::string, std::pair<int, int>> checks;     // per callable: calls, calls past the argument check
   std::string called;                                    // the callable the current step called
+  std::vector<std::string> constructs;  // shape learning: "<callable>\t<class of a userdata it returned>"
+  std::vector<const void*> touched;     // tables the input set a "__" key on (metatables it changed)
+  bool failures_armed = false;          // an allocation failure plan was armed
   int metatable_names = 0;
   // hooks
   std::optional<HookPlanRun> hook;  // the hook plan, if the input has one
@@ -109,6 +117,8 @@ struct Context {
   // scratch space for frames that may longjmp (see above)
   std::string scratch;
   std::string type_name;
+  std::string property_prefix;
+  std::vector<std::pair<const std::string*, const Shape*>> properties;
   std::vector<std::string> prefixes = std::vector<std::string>(kDiscoverDepth + 2);
   std::vector<std::vector<std::string>> names = std::vector<std::vector<std::string>>(2 * (kDiscoverDepth + 2));
 };
@@ -274,7 +284,17 @@ void explore_class(lua_State* L, Context& c, int mt_index, const char* fallback_
   if (c.type_name.empty()) c.type_name = fallback_name;
   c.prefixes[kDiscoverDepth] = c.type_name + ":";
   const int index_type = lua_getfield(L, mt_index, "__index");
-  if (index_type == LUA_TTABLE) add_functions_of(L, c, -1, mt, kDiscoverDepth);
+  if (index_type == LUA_TTABLE) {
+    // The methods table, then its base classes: the __index tables of its metatable, and
+    // of theirs (Lua-side inheritance: setmetatable(Derived, {__index = Base})).
+    for (int base = 0; base < kMaxBases && lua_istable(L, -1); ++base) {
+      add_functions_of(L, c, -1, mt, kDiscoverDepth);
+      if (!lua_getmetatable(L, -1)) break;
+      lua_getfield(L, -1, "__index");
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+    }
+  }
   if (index_type == LUA_TFUNCTION) c.to_probe.push_back(mt);
   lua_pop(L, 1);
   c.prefixes[kDiscoverDepth - 1] = c.type_name + ":";
@@ -314,6 +334,7 @@ void probe_index(lua_State* L, Context& c, int index, const void* mt) {
 
 void discover_value(lua_State* L, Context& c, int index) {
   index = lua_absindex(L, index);
+  if (lua_type(L, index) == LUA_TSTRING) return;  // the string library's metatable is Lua's, not the module's
   if (!lua_getmetatable(L, index)) return;
   const void* mt = lua_topointer(L, -1);
   const bool known = std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end();
@@ -656,9 +677,10 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
   lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
   lua_remove(L, -2);
   int nargs = 0;
-  // self, for a method: mostly an object of its own class from the pool; sometimes an
-  // object of another class (a binding that trusts self's type breaks there), any fuzzed
-  // value (nil, a foreign userdata, …), or none at all.
+  // self, for a method: mostly an object of its own class from the pool; sometimes one of
+  // them finalized first (its __gc called: a dead object), an object of another class (a
+  // binding that trusts self's type breaks there), any fuzzed value (nil, a foreign
+  // userdata, …), or none at all.
   const int how = callable.self_metatable != nullptr ? c.data->ConsumeIntegralInRange<int>(0, 7) : 0;
   if (how != 0) {
     push_registry(L, kPool);
@@ -672,13 +694,52 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
       else
         lua_pop(L, 1);
     }
-    if (found)
+    if (found) {
       lua_remove(L, -2);
-    else {
+      const int finalizer = how == 5 ? luaL_getmetafield(L, -1, "__gc") : LUA_TNIL;
+      if (finalizer == LUA_TFUNCTION) {
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+      } else if (finalizer != LUA_TNIL) {
+        lua_pop(L, 1);
+      }
+    } else {
       lua_pop(L, 1);
       push_value(L, c, 0);
     }
     ++nargs;
+  }
+  // A class's __index or __newindex function: mostly asked for a name seen in the module
+  // (a property or method), then a value.
+  const std::size_t colon = callable.name.rfind(':');
+  const bool accessor =
+      colon != std::string::npos && (callable.name.compare(colon, std::string::npos, ":__index") == 0 ||
+                                     callable.name.compare(colon, std::string::npos, ":__newindex") == 0);
+  if (accessor && !c.candidates.empty() && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
+    // Half the time a learned property of the class (and a value of its shape), else any name.
+    std::string& learned = c.property_prefix;  // (no heap memory owned by this frame: it may longjmp)
+    learned.assign(callable.name, 0, colon);
+    learned += ":__newindex.";
+    auto& properties = c.properties;
+    properties.clear();
+    if (c.shapes != nullptr) {
+      for (auto it = c.shapes->lower_bound(learned); it != c.shapes->end() && it->first.starts_with(learned); ++it)
+        properties.emplace_back(&it->first, &it->second);
+    }
+    if (!properties.empty() && c.data->ConsumeBool()) {
+      const auto& [key, shape] = properties[c.data->ConsumeIntegralInRange<std::size_t>(0, properties.size() - 1)];
+      lua_pushstring(L, key->c_str() + learned.size());
+      if (c.data->ConsumeIntegralInRange<int>(0, 3) != 0)
+        push_shaped(L, c, shape->accepted[0], shape->classes[0]);
+      else
+        push_value(L, c, 0);
+      return nargs + 2;
+    }
+    const std::string& name = c.candidates[c.data->ConsumeIntegralInRange<std::size_t>(0, c.candidates.size() - 1)];
+    lua_pushlstring(L, name.data(), name.size());
+    const int values = c.data->ConsumeIntegralInRange<int>(0, 2);
+    for (int i = 0; i < values; ++i) push_value(L, c, 0);
+    return nargs + 1 + values;
   }
   // Mostly on the learned shape (three times in four), else blind.
   const Shape* shape = nullptr;
@@ -830,6 +891,10 @@ int step_operator(lua_State* L) {
   } else if (op == 19) {
     lua_gettable(L, base + 1);
   } else if (op == 20) {
+    // A "__" key set on a table may change a metatable: the finalizer ledger leaves it be.
+    if (lua_istable(L, base + 1) && lua_type(L, base + 2) == LUA_TSTRING &&
+        std::strncmp(lua_tostring(L, base + 2), "__", 2) == 0)
+      c.touched.push_back(lua_topointer(L, base + 1));
     push_value(L, c, 0);
     lua_settable(L, base + 1);
   } else if (op == 21) {
@@ -869,6 +934,8 @@ int setup(lua_State* L) {
   discover_registry(L, c);
   // The module value itself seeds the pool (its constants and sentinels, like cjson.null,
   // are reached through it by the index operator).
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kModule);
   push_registry(L, kPool);
   lua_pushvalue(L, -2);
   lua_rawseti(L, -2, 1);
@@ -891,6 +958,7 @@ lua_State* open_module_state(Context& c) {
   lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
   if (L == nullptr) return nullptr;
   *static_cast<Context**>(lua_getextraspace(L)) = &c;
+  lua_ledgers::watch(L);
   lua_setwarnf(L, nullptr, nullptr);
   lua_pushcfunction(L, setup);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
@@ -925,7 +993,12 @@ std::string attempt(lua_State* L, Context& c, std::size_t i, int self, const std
       discover_value(L, c, r);  // its class's methods (an __index function probed) join the callables
       if (!lua_getmetatable(L, r)) continue;
       const void* mt = lua_topointer(L, -1);
-      lua_pop(L, 1);
+      if (lua_isuserdata(L, r) && lua_getfield(L, -1, "__name") == LUA_TSTRING) {
+        std::string made = c.callables[i].name + "\t" + lua_tostring(L, -1);
+        if (std::find(c.constructs.begin(), c.constructs.end(), made) == c.constructs.end())
+          c.constructs.push_back(made);
+      }
+      lua_settop(L, samples);
       if (lua_rawgetp(L, samples, mt) == LUA_TNIL) {  // samples[mt] = the first value of that class
         lua_pushvalue(L, r);
         lua_rawsetp(L, samples, mt);
@@ -968,6 +1041,37 @@ struct InputlessContext {
   Context c;
 };
 
+// A class's properties, through its __newindex function (callable i, on the sample object
+// at `self`): each name seen in the module is assigned a value of each kind; a name some
+// kinds pass and some fail with an argument error on the value is a property of that
+// shape ("shape <Class>:__newindex.<name>\t<mask>:"). Names no kind passes are not
+// properties; names every kind passes are not checked.
+void learn_properties(lua_State* L, Context& c, std::size_t i, int self, int fd) {
+  std::vector<std::string> names = c.candidates;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::size_t probes = 0;
+  const unsigned every = (1u << kObject) - 1;
+  for (const std::string& name : names) {
+    if (name.rfind("__", 0) == 0 || probes++ >= kMaxProbes) continue;
+    lua_pushlstring(L, name.data(), name.size());
+    const int key = lua_gettop(L);
+    unsigned mask = 0;
+    bool checked = false;
+    for (unsigned k = kNil; k < kObject; ++k) {
+      const std::string error = attempt(L, c, i, self, {key, static_cast<int>(k) + 1});
+      if (error.empty()) {
+        mask |= 1u << k;
+      } else if (parse_arg_error(error.c_str()).position == 3) {
+        checked = true;
+      }
+    }
+    lua_pop(L, 1);
+    if (checked && mask != 0 && mask != every)
+      tell(fd, "shape " + c.callables[i].name + "." + name + "\t" + std::to_string(mask) + ":");
+  }
+}
+
 void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip, int fd) {
   InputlessContext inputless(module);
   Context& c = inputless.c;
@@ -992,7 +1096,9 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
       if ((callable.self_metatable != nullptr) != (pass == 1)) continue;
       // Metamethods take what Lua gives them, and __gc or __close called on the one
       // sample object would spoil it for the methods (or find a bug here, before any input).
-      if (callable.name.find(":__") != std::string::npos) continue;
+      // A class's __newindex function is the exception: its properties are learned.
+      const bool setter = callable.name.size() > 11 && callable.name.ends_with(":__newindex");
+      if (callable.name.find(":__") != std::string::npos && !setter) continue;
       if (std::find(skip.begin(), skip.end(), callable.name) != skip.end()) continue;
       tell(fd, "try " + callable.name);
       int self = 0;
@@ -1005,6 +1111,11 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
           continue;  // no object of its class to call it on
         }
         self = lua_gettop(L);
+      }
+      if (setter) {
+        learn_properties(L, c, i, self, fd);
+        lua_settop(L, top);
+        continue;
       }
       // The sample objects of every class, as candidates for object arguments.
       const int objects = lua_gettop(L) + 1;
@@ -1056,6 +1167,8 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
       }
     }
   }
+  for (const auto& callable : c.callables) tell(fd, "callable " + callable.name);
+  for (const auto& made : c.constructs) tell(fd, "constructs " + made);
   lua_close(L);
 }
 
@@ -1065,19 +1178,29 @@ extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__
 // (output silenced) that reports each shape as it is learned. A callable the child died on
 // is left unlearned (the fuzzer will find its bug from an input) and learning starts over
 // without it. Deterministic: the same module dies on the same callables.
-std::map<std::string, Shape> learn_in_child(const ModuleSpec& module) {
+// What learning found: the argument shapes, and the facts of the module's object model
+// (every callable discovered, including methods behind __index functions; which callables
+// returned an object of which class).
+struct Learned {
   std::map<std::string, Shape> shapes;
+  std::vector<std::string> callables;
+  std::vector<std::pair<std::string, std::string>> constructs;
+};
+
+Learned learn_in_child(const ModuleSpec& module) {
+  Learned learned;
+  auto& shapes = learned.shapes;
   std::vector<std::string> skip;
   for (int attempt = 0; attempt < 8; ++attempt) {
     int fds[2];
-    if (::pipe(fds) != 0) return shapes;
+    if (::pipe(fds) != 0) return learned;
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t pid = ::fork();
     if (pid < 0) {
       ::close(fds[0]);
       ::close(fds[1]);
-      return shapes;
+      return learned;
     }
     if (pid == 0) {
       // The child dies quietly: no crash file from a fuzzing engine's handlers (they would
@@ -1123,84 +1246,128 @@ std::map<std::string, Shape> learn_in_child(const ModuleSpec& module) {
         }
         shapes[name] = shape;
         last_try.clear();
+      } else if (line.rfind("callable ", 0) == 0) {
+        learned.callables.push_back(line.substr(9));
+      } else if (line.rfind("constructs ", 0) == 0) {
+        const std::size_t tab = line.find('\t');
+        if (tab != std::string::npos) learned.constructs.emplace_back(line.substr(11, tab - 11), line.substr(tab + 1));
       }
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return shapes;
-    if (last_try.empty() || std::find(skip.begin(), skip.end(), last_try) != skip.end()) return shapes;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return learned;
+    if (last_try.empty() || std::find(skip.begin(), skip.end(), last_try) != skip.end()) return learned;
     skip.push_back(last_try);  // it died there: go on without it
+    learned.callables.clear();
+    learned.constructs.clear();
   }
-  return shapes;
+  return learned;
 }
 
-const std::map<std::string, Shape>& shapes_of(const ModuleSpec& module) {
-  static std::map<const ModuleSpec*, std::map<std::string, Shape>> learned;
+const Learned& learned_of(const ModuleSpec& module) {
+  static std::map<const ModuleSpec*, Learned> learned;
   auto found = learned.find(&module);
   if (found == learned.end()) found = learned.emplace(&module, learn_in_child(module)).first;
   return found->second;
 }
 
+const std::map<std::string, Shape>& shapes_of(const ModuleSpec& module) { return learned_of(module).shapes; }
+
 const char* const kKindNames[] = {"nil", "boolean", "integer", "float", "string", "table", "function", "object"};
 
 }  // namespace
 
+namespace {
+std::string shape_text(const Shape& shape) {
+  std::string text = "(";
+  for (std::size_t p = 0; p < shape.accepted.size(); ++p) {
+    if (p > 0) text += ", ";
+    std::string kinds;
+    for (unsigned k = 0; k < kKinds; ++k) {
+      if ((shape.accepted[p] & (1u << k)) == 0) continue;
+      if (!kinds.empty()) kinds += "|";
+      kinds += k == kObject && !shape.classes[p].empty() ? shape.classes[p] : kKindNames[k];
+    }
+    text += kinds;
+  }
+  return text + ")";
+}
+}  // namespace
+
 std::vector<std::string> learned_argument_shapes(const ModuleSpec& module) {
   std::vector<std::string> out;
-  for (const auto& [name, shape] : shapes_of(module)) {
-    std::string text = name + "(";
-    for (std::size_t p = 0; p < shape.accepted.size(); ++p) {
-      if (p > 0) text += ", ";
-      std::string kinds;
-      for (unsigned k = 0; k < kKinds; ++k) {
-        if ((shape.accepted[p] & (1u << k)) == 0) continue;
-        if (!kinds.empty()) kinds += "|";
-        kinds += k == kObject && !shape.classes[p].empty() ? shape.classes[p] : kKindNames[k];
-      }
-      text += kinds;
+  for (const auto& [name, shape] : shapes_of(module)) out.push_back(name + shape_text(shape));
+  return out;
+}
+
+std::vector<std::string> describe_module_model(const ModuleSpec& module) {
+  const Learned& learned = learned_of(module);
+  auto with_shape = [&](const std::string& callable, const std::string& shown) {
+    const auto found = learned.shapes.find(callable);
+    return shown + (found != learned.shapes.end() ? shape_text(found->second) : std::string());
+  };
+  std::vector<std::string> out;
+  std::string functions;
+  std::map<std::string, std::array<std::string, 4>> classes;  // constructors, methods, properties, metamethods
+  auto append = [](std::string& list, const std::string& item) { list += (list.empty() ? "" : ", ") + item; };
+  for (const auto& name : learned.callables) {
+    const std::size_t colon = name.find(':');
+    if (colon == std::string::npos) {
+      append(functions, with_shape(name, name));
+      continue;
     }
-    out.push_back(text + ")");
+    const std::string member = name.substr(colon + 1);
+    auto& lists = classes[name.substr(0, colon)];
+    append(lists[member.rfind("__", 0) == 0 ? 3 : 1], with_shape(name, member));
+  }
+  for (const auto& [callable, class_name] : learned.constructs) append(classes[class_name][0], callable);
+  for (const auto& [name, shape] : learned.shapes) {
+    const std::size_t cut = name.find(":__newindex.");
+    if (cut != std::string::npos) append(classes[name.substr(0, cut)][2], name.substr(cut + 12) + shape_text(shape));
+  }
+  out.push_back("functions: " + (functions.empty() ? std::string("none") : functions));
+  for (const auto& [name, lists] : classes) {
+    out.push_back("class " + name);
+    static const char* const kinds[] = {"constructed by", "methods", "properties", "metamethods"};
+    for (std::size_t k = 0; k < lists.size(); ++k)
+      if (!lists[k].empty()) out.push_back(std::string("  ") + kinds[k] + ": " + lists[k]);
   }
   return out;
 }
 
-int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
-                     const ModuleRunOptions& options) {
-  const std::map<std::string, Shape>& shapes = shapes_of(module);
-  FuzzedDataProvider provider(data, size);
-  Context c;
-  c.module = &module;
-  c.options = &options;
-  c.data = &provider;
-  c.shapes = &shapes;
-  c.allocator.set_byte_limit(options.byte_limit);
-  lua_State* L = open_module_state(c);
-  if (L == nullptr) return 0;
-  trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s), argument shapes of " +
-               std::to_string(shapes.size()));
+namespace {
 
-  // The plans: hook, GC, allocation failures (counted from here, after the set-up).
+// The plans an input starts with (hook, GC, allocation failures), decoded; applied only
+// when `apply` (a repeat of the input decodes them again to reach its steps).
+GcPlan decode_plans(lua_State* L, Context& c, FuzzedDataProvider& provider, bool apply) {
   const auto flags = provider.ConsumeIntegral<std::uint8_t>();
   GcPlan gc;
   if ((flags & 1) != 0) {
     c.hook.emplace(HookPlan::decode(provider));
-    trace(c, c.hook->plan().describe());
+    if (apply) trace(c, c.hook->plan().describe());
   }
   if ((flags & 2) != 0) {
     gc = GcPlan::decode(provider);
-    trace(c, gc.describe());
-    LuaGc{L}.set_generational(gc.generational);
+    if (apply) {
+      trace(c, gc.describe());
+      LuaGc{L}.set_generational(gc.generational);
+    }
   }
   if ((flags & 4) != 0) {
     const FailPlan fail = FailPlan::decode(provider);
-    trace(c, fail.describe());
-    fail.apply(c.allocator);
+    if (apply) {
+      trace(c, fail.describe());
+      fail.apply(c.allocator);
+      c.failures_armed = true;
+    }
   }
-  install_hook(L, c);
+  return gc;
+}
 
+void run_steps(lua_State* L, Context& c, FuzzedDataProvider& provider, const GcPlan& gc) {
   LuaGc collector{L};
-  for (c.step = 1; c.step <= options.max_steps && provider.remaining_bytes() > 0; ++c.step) {
+  for (c.step = 1; c.step <= c.options->max_steps && provider.remaining_bytes() > 0; ++c.step) {
     const auto step = static_cast<Step>(provider.ConsumeIntegralInRange<int>(0, 9) % static_cast<int>(Step::Count));
     c.step_text.clear();
-    if (options.trace) std::printf("step %d:\n", c.step);
+    if (c.options->trace) std::printf("step %d:\n", c.step);
     switch (step) {
       case Step::Call:
       case Step::CallInCoroutine:
@@ -1224,6 +1391,7 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
         const FailPlan fail = FailPlan::decode(provider);
         trace(c, fail.describe());
         fail.apply(c.allocator);
+        c.failures_armed = true;
         break;
       }
       case Step::Disarm:
@@ -1234,7 +1402,109 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
     }
     gc.between_ops(collector, static_cast<std::uint64_t>(c.step));
   }
+}
+
+// After the steps (the hook off, allocations succeeding): two full collections, so that
+// only reachable objects are left (finalizers run in the first, their objects go in the
+// second); then, when `drop`, every object the input made is dropped (the pool holds the
+// module value again) and collected the same way.
+int collect_twice(lua_State* L) {
+  if (lua_toboolean(L, 1)) {
+    lua_createtable(L, kPoolSize, 0);
+    push_registry(L, kModule);
+    lua_rawseti(L, -2, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, kPool);
+  }
+  lua_gc(L, LUA_GCCOLLECT);
+  lua_gc(L, LUA_GCCOLLECT);
+  return 0;
+}
+
+void settle(lua_State* L, Context& c, bool drop) {
   c.allocator.disarm();
+  lua_sethook(L, nullptr, 0, 0);
+  lua_pushcfunction(L, collect_twice);
+  lua_pushboolean(L, drop ? 1 : 0);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
+// The name of a metatable: the registry key it is registered under, else its __name.
+std::string metatable_name(lua_State* L, const void* mt) {
+  std::string name = "(a metatable not in the registry)";
+  lua_pushnil(L);
+  while (lua_next(L, LUA_REGISTRYINDEX) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_topointer(L, -1) == mt) name = lua_tostring(L, -2);
+    lua_pop(L, 1);
+  }
+  return name;
+}
+
+// The finalizer ledger: a userdata whose class has a __gc that Lua will never call.
+void check_finalizers(lua_State* L, const Context& c) {
+  for (const auto& found : lua_ledgers::unfinalized_userdata(L, c.touched)) {
+    violation("finalizers", std::to_string(found.count) + " userdata of class " + metatable_name(L, found.metatable) +
+                                " will never be finalized: their metatable has a __gc, but got it after it was set "
+                                "on them (Lua marks an object for finalization only when its metatable is set)");
+  }
+}
+
+// A fresh state runs the input; the in-state ledger checks follow the steps.
+void run_once(const ModuleSpec& module, const std::uint8_t* data, std::size_t size, const ModuleRunOptions& options) {
+  const std::map<std::string, Shape>& shapes = shapes_of(module);
+  FuzzedDataProvider provider(data, size);
+  Context c;
+  c.module = &module;
+  c.options = &options;
+  c.data = &provider;
+  c.shapes = &shapes;
+  c.allocator.set_byte_limit(options.byte_limit);
+  lua_State* L = open_module_state(c);
+  if (L == nullptr) return;
+  trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s), argument shapes of " +
+               std::to_string(shapes.size()));
+  const std::size_t opened = lua_ledgers::live_references(L);
+  const GcPlan gc = decode_plans(L, c, provider, true);  // allocation failures count from here
+  install_hook(L, c);
+  run_steps(L, c, provider, gc);
+  settle(L, c, false);
+  check_finalizers(L, c);  // on the objects still reachable: the others are gone
+  settle(L, c, true);
+
+  // The registry ledger: references still taken once every object is dropped are either
+  // the module's to keep (a cache, a handler it holds) or lost. Lost ones grow with each
+  // repeat of the same calls: two more repeats (in this state, no failures injected, the
+  // same hook plan) must each leave more than the one before.
+  std::size_t references = lua_ledgers::live_references(L);
+  if (references > opened && !c.failures_armed) {
+    ModuleRunOptions quiet = options;
+    quiet.trace = false;
+    c.options = &quiet;
+    std::size_t grew = 0;
+    int repeats_grown = 0;
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      FuzzedDataProvider again(data, size);
+      c.data = &again;
+      c.hook.reset();
+      c.instructions = 0;
+      const GcPlan same = decode_plans(L, c, again, false);
+      install_hook(L, c);
+      run_steps(L, c, again, same);
+      settle(L, c, true);
+      const std::size_t now = lua_ledgers::live_references(L);
+      if (now > references) {
+        ++repeats_grown;
+        grew = now - references;
+      }
+      references = now;
+    }
+    c.options = &options;
+    c.data = &provider;
+    if (repeats_grown == 2) {
+      violation("registry-references", "each repeat of this input's calls leaves " + std::to_string(grew) +
+                                           " more registry reference(s) taken, with every object dropped and collected "
+                                           "(luaL_ref without a luaL_unref)");
+    }
+  }
   c.allocator.set_byte_limit(0);
   lua_close(L);
   check_memory_returned(c.allocator, "lua_close");
@@ -1242,6 +1512,38 @@ int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::si
     std::printf("argument checks (calls past the check / calls):\n");
     for (const auto& [name, counts] : c.checks) std::printf("  %s: %d/%d\n", name.c_str(), counts.second, counts.first);
   }
+}
+
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes() __attribute__((weak));
+
+}  // namespace
+
+int run_module_input(const ModuleSpec& module, const std::uint8_t* data, std::size_t size,
+                     const ModuleRunOptions& options) {
+  if (&__sanitizer_get_current_allocated_bytes == nullptr) {
+    run_once(module, data, size, options);
+    return 0;
+  }
+  // The heap ledger (the sanitizer allocator's own count): once lua_close returned, all a
+  // state's memory is given back, Lua's and the module's. Heap kept across states is a
+  // process-wide cache (filled once) or a leak that stays reachable, invisible to
+  // LeakSanitizer (an allocation lost per C++ exception, a global list that only grows):
+  // the second and third runs of the same input must not each keep more.
+  std::size_t before = __sanitizer_get_current_allocated_bytes();
+  run_once(module, data, size, options);
+  std::size_t after = __sanitizer_get_current_allocated_bytes();
+  if (after <= before) return 0;
+  ModuleRunOptions quiet = options;
+  quiet.trace = false;
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    before = __sanitizer_get_current_allocated_bytes();
+    run_once(module, data, size, quiet);
+    after = __sanitizer_get_current_allocated_bytes();
+    if (after <= before) return 0;
+  }
+  violation("memory-growth", "each run of this input on a fresh state keeps " + std::to_string(after - before) +
+                                 " more heap byte(s) after lua_close: a leak that stays reachable (a global "
+                                 "cache that only grows, an allocation lost per error)");
   return 0;
 }
 

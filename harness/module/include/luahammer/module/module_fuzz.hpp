@@ -49,4 +49,10 @@ std::vector<std::string> discover_module_api(const ModuleSpec& module);
 // argument is checked. Calls draw their arguments from these three times in four.
 std::vector<std::string> learned_argument_shapes(const ModuleSpec& module);
 
+// The object model learning found, for people: the module's functions, then per class
+// (a metatable's __name or registry key) the callables that construct it, its methods,
+// its properties (learned through its __newindex function) and its metamethods, each
+// with its learned argument shape.
+std::vector<std::string> describe_module_model(const ModuleSpec& module);
+
 }  // namespace luahammer
