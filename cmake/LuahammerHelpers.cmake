@@ -85,7 +85,8 @@ endfunction()
 # luahammer_static_twin(<out var> <name> <target>)
 # A Lua C module is usually a MODULE (or SHARED) library that `require` dlopens; a fuzzer
 # links the code in. The twin is a static library of the same sources, include folders,
-# definitions and options, linking what the module links except a Lua library.
+# definitions, options and language level, linking what the module links except a Lua
+# library.
 function(luahammer_static_twin out name target)
   get_target_property(sources ${target} SOURCES)
   get_target_property(dir ${target} SOURCE_DIR)
@@ -105,6 +106,17 @@ function(luahammer_static_twin out name target)
   target_include_directories(${twin} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
   target_compile_definitions(${twin} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
   target_compile_options(${twin} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_OPTIONS>)
+  # The language level too (a C++17 binding library does not compile as C++14).
+  get_target_property(features ${target} COMPILE_FEATURES)
+  if(features)
+    target_compile_features(${twin} PRIVATE ${features})
+  endif()
+  foreach(property C_STANDARD C_EXTENSIONS CXX_STANDARD CXX_STANDARD_REQUIRED CXX_EXTENSIONS)
+    get_target_property(value ${target} ${property})
+    if(NOT value STREQUAL "value-NOTFOUND")
+      set_target_properties(${twin} PROPERTIES ${property} ${value})
+    endif()
+  endforeach()
   get_target_property(links ${target} LINK_LIBRARIES)
   if(links)
     foreach(link ${links})

@@ -1308,8 +1308,15 @@ std::vector<std::string> describe_module_model(const ModuleSpec& module) {
   std::string functions;
   std::map<std::string, std::array<std::string, 4>> classes;  // constructors, methods, properties, metamethods
   auto append = [](std::string& list, const std::string& item) { list += (list.empty() ? "" : ", ") + item; };
+  // The class ends at the last ':' that is not half of a C++ "::" (sol2 names its
+  // classes after the C++ types).
+  auto class_end = [](const std::string& name) {
+    for (std::size_t i = name.size(); i-- > 0;)
+      if (name[i] == ':' && (i + 1 == name.size() || name[i + 1] != ':') && (i == 0 || name[i - 1] != ':')) return i;
+    return std::string::npos;
+  };
   for (const auto& name : learned.callables) {
-    const std::size_t colon = name.find(':');
+    const std::size_t colon = class_end(name);
     if (colon == std::string::npos) {
       append(functions, with_shape(name, name));
       continue;
