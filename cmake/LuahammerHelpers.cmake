@@ -280,8 +280,22 @@ function(luahammer_add_module_fuzzer name)
     message(FATAL_ERROR "luahammer_add_module_fuzzer(${name}): OPEN and either TARGETS or DIR with SOURCES are required")
   endif()
   if(LUAHAMMER_LUA_AS_CXX)
-    message(STATUS "module fuzzer ${name}: skipped (a C module cannot link against Lua built as C++)")
-    return()
+    # Lua compiled as C++ has C++ linkage: C++ bindings link against it (and their errors
+    # unwind through C++ destructors, as sol2 recommends); C sources cannot.
+    set(c_sources "")
+    foreach(target ${ARG_TARGETS})
+      if(TARGET ${target})
+        get_target_property(target_sources ${target} SOURCES)
+        list(APPEND c_sources ${target_sources})
+      endif()
+    endforeach()
+    list(APPEND c_sources ${ARG_SOURCES})
+    list(FILTER c_sources INCLUDE REGEX "\\.c$")
+    if(c_sources)
+      message(STATUS "module fuzzer ${name}: skipped (C sources cannot link against Lua built as C++; "
+                     "configure with LUAHAMMER_LUA_AS_CXX=OFF)")
+      return()
+    endif()
   endif()
   set(code "")
   if(ARG_TARGETS)
@@ -360,8 +374,12 @@ function(luahammer_add_module_fuzzer name)
     DEPENDS ${target}_api ${ARG_DICT}
     COMMENT "Deriving ${target}.dict from the module's API")
   add_custom_target(${target}_dict ALL DEPENDS ${dict})
+  # len_control = 0: inputs up to max_len from the start. A module target starts from an
+  # empty corpus and may run slowly (a binding's set-up is in every input); libFuzzer's
+  # default grows the length limit from 4 bytes only after runs without new coverage, so
+  # a slow target would fuzz 4-byte inputs (no steps at all) for its first minutes.
   file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${target}.options
-       "[libfuzzer]\nmax_len = 4096\ntimeout = 25\nrss_limit_mb = 2560\nclose_fd_mask = 1\ndict = ${target}.dict\n")
+       "[libfuzzer]\nmax_len = 4096\nlen_control = 0\ntimeout = 25\nrss_limit_mb = 2560\nclose_fd_mask = 1\ndict = ${target}.dict\n")
 
   add_test(NAME module_api.${name} COMMAND ${target}_api)
   set_tests_properties(module_api.${name} PROPERTIES LABELS unit)

@@ -23,6 +23,8 @@ extern "C" const char* __asan_default_options() { return "handle_abort=1"; }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   luahammer::install_terminate_handler();
+  // Before libFuzzer starts its threads (the RSS watcher): learning forks a child.
+  luahammer::learn_module(kModule);
   return 0;
 }
 

@@ -57,7 +57,7 @@ def fuzz(target, args, seconds, log_path):
 def merge(target, log_path, into, sources):
     """-merge=1 with a control file: an interrupted merge resumes where it stopped."""
     cmd = [target.binary, "-merge=1", f"-merge_control_file={target.control}",
-           f"-artifact_prefix={target.artifacts}/", *target.flags("max_len", "timeout", "rss_limit_mb"),
+           f"-artifact_prefix={target.artifacts}/", *target.flags("max_len", "len_control", "timeout", "rss_limit_mb"),
            into, *sources]
     with open(log_path, "a") as log:
         log.write("$ " + " ".join(shlex.quote(c) for c in cmd) + "\n")

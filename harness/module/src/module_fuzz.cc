@@ -39,8 +39,9 @@ constexpr std::size_t kMaxProbes = 256;
 constexpr const char* kPool = "luahammer.module.pool";
 constexpr const char* kFunctions = "luahammer.module.functions";
 constexpr const char* kHelpers = "luahammer.module.helpers";
-constexpr const char* kSamples = "luahammer.module.samples";  // shape learning: an object per class
-constexpr const char* kModule = "luahammer.module.value";     // what luaopen_ returned
+constexpr const char* kSamples = "luahammer.module.samples";      // shape learning: an object per class
+constexpr const char* kModule = "luahammer.module.value";         // what luaopen_ returned
+constexpr const char* kClassTables = "luahammer.module.classes";  // class tables whose __index is a function
 
 // Lua values only Lua code makes conveniently: callbacks and metatables that raise,
 // yield or return values of the wrong type. Error texts avoid "luahammer:" so that a
@@ -105,6 +106,9 @@ struct Context {
   const std::map<std::string, Shape>* shapes = nullptr;  // learned argument shapes (learn_shapes)
   std::map<std::string, std::pair<int, int>> checks;     // per callable: calls, calls past the argument check
   std::string called;                                    // the callable the current step called
+  std::vector<std::pair<const void*, std::string>> class_names;   // a class's metatable and its name
+  std::vector<std::pair<std::string, std::size_t>> constructors;  // per class name: a callable that makes one
+  std::vector<std::string> class_tables;                          // their names ("mod.Class."), kClassTables[i + 1]
   std::vector<std::string> constructs;  // shape learning: "<callable>\t<class of a userdata it returned>"
   std::vector<const void*> touched;     // tables the input set a "__" key on (metatables it changed)
   bool failures_armed = false;          // an allocation failure plan was armed
@@ -118,6 +122,7 @@ struct Context {
   std::string scratch;
   std::string type_name;
   std::string property_prefix;
+  std::vector<std::string> probe_hits;
   std::vector<std::pair<const std::string*, const Shape*>> properties;
   std::vector<std::string> prefixes = std::vector<std::string>(kDiscoverDepth + 2);
   std::vector<std::vector<std::string>> names = std::vector<std::vector<std::string>>(2 * (kDiscoverDepth + 2));
@@ -228,6 +233,14 @@ std::uint16_t name_code(const std::string& name) {
   return static_cast<std::uint16_t>(h ^ (h >> 16));
 }
 
+// Whether the value at `index` has a metatable whose __index is a function.
+bool index_is_function(lua_State* L, int index) {
+  if (!lua_getmetatable(L, index)) return false;
+  const bool function = lua_getfield(L, -1, "__index") == LUA_TFUNCTION;
+  lua_pop(L, 2);
+  return function;
+}
+
 // Adds every function field of the table at `index` (sorted by name: Lua's string hash is
 // seeded per state, so traversal order is not deterministic) as a callable, named
 // c.prefixes[depth] + key.
@@ -247,6 +260,13 @@ void add_functions_of(lua_State* L, Context& c, int index, const void* self_mt, 
       if (lua_isfunction(L, -1) || has_call(L, -1))  // a class table with __call: a constructor
         functions.emplace_back(lua_tostring(L, -2));
       if (lua_istable(L, -1) && depth < kDiscoverDepth) tables.emplace_back(lua_tostring(L, -2));
+      if (lua_istable(L, -1) && index_is_function(L, -1)) {  // a class table: static members behind __index
+        c.class_tables.push_back(c.prefixes[depth] + lua_tostring(L, -2) + ".");
+        push_registry(L, kClassTables);
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, static_cast<lua_Integer>(c.class_tables.size()));
+        lua_pop(L, 1);
+      }
     }
     lua_pop(L, 1);
   }
@@ -282,6 +302,7 @@ void explore_class(lua_State* L, Context& c, int mt_index, const char* fallback_
   if (lua_getfield(L, mt_index, "__name") == LUA_TSTRING) c.type_name = lua_tostring(L, -1);
   lua_pop(L, 1);
   if (c.type_name.empty()) c.type_name = fallback_name;
+  c.class_names.emplace_back(mt, c.type_name);
   c.prefixes[kDiscoverDepth] = c.type_name + ":";
   const int index_type = lua_getfield(L, mt_index, "__index");
   if (index_type == LUA_TTABLE) {
@@ -308,6 +329,11 @@ int probe_one(lua_State* L) {
   return 1;
 }
 
+// Whether a callable of that name is known already (stored in the metatable too).
+bool known_callable(const Context& c, const std::string& name) {
+  return std::any_of(c.callables.begin(), c.callables.end(), [&](const Callable& k) { return k.name == name; });
+}
+
 void probe_index(lua_State* L, Context& c, int index, const void* mt) {
   c.to_probe.erase(std::find(c.to_probe.begin(), c.to_probe.end(), mt));
   std::sort(c.candidates.begin(), c.candidates.end());
@@ -321,7 +347,8 @@ void probe_index(lua_State* L, Context& c, int index, const void* mt) {
     lua_pushvalue(L, index);
     lua_pushstring(L, c.candidates[i].c_str());
     if (lua_pcall(L, 2, 1, 0) == LUA_OK && (lua_isfunction(L, -1) || has_call(L, -1)) &&
-        c.callables.size() < kMaxCallables && !excluded(c.prefixes[kDiscoverDepth] + c.candidates[i])) {
+        c.callables.size() < kMaxCallables && !excluded(c.prefixes[kDiscoverDepth] + c.candidates[i]) &&
+        !known_callable(c, c.prefixes[kDiscoverDepth] + c.candidates[i])) {
       c.callables.push_back({c.prefixes[kDiscoverDepth] + c.candidates[i], mt});
       push_registry(L, kFunctions);
       lua_pushvalue(L, -2);
@@ -388,6 +415,51 @@ void discover_registry(lua_State* L, Context& c) {
     }
     lua_pop(L, 1);
   }
+}
+
+// Static members of class tables (how sol2 keeps `Class.new`): each class table's
+// __index function is asked for every name seen; functions become callables without self.
+// What is asked is the same in every state of the process (the module table and the
+// registry after opening), so the names that answered are kept, and later states ask
+// only those.
+void probe_class_tables(lua_State* L, Context& c) {
+  static std::map<std::string, std::vector<std::string>> answered;  // per class table's name
+  std::sort(c.candidates.begin(), c.candidates.end());
+  c.candidates.erase(std::unique(c.candidates.begin(), c.candidates.end()), c.candidates.end());
+  push_registry(L, kClassTables);
+  for (std::size_t t = 0; t < c.class_tables.size(); ++t) {
+    lua_rawgeti(L, -1, static_cast<lua_Integer>(t) + 1);
+    const int table = lua_gettop(L);
+    const auto known = answered.find(c.class_tables[t]);
+    const bool first = known == answered.end();
+    const std::vector<std::string>& names = first ? c.candidates : known->second;
+    std::vector<std::string>& hits = c.probe_hits;  // (no heap memory owned by this frame)
+    hits.clear();
+    std::size_t probes = 0;
+    for (std::size_t i = 0; i < names.size() && probes < kMaxProbes; ++i) {
+      if (names[i].rfind("__", 0) == 0) continue;
+      ++probes;
+      lua_pushcfunction(L, probe_one);
+      lua_pushvalue(L, table);
+      lua_pushstring(L, names[i].c_str());
+      c.scratch = c.class_tables[t] + names[i];
+      if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_rawequal(L, -1, table) == 0 &&
+          (lua_isfunction(L, -1) || has_call(L, -1))) {
+        hits.push_back(names[i]);
+        if (c.callables.size() < kMaxCallables && !excluded(c.scratch)) {
+          c.callables.push_back({c.scratch, nullptr});
+          push_registry(L, kFunctions);
+          lua_pushvalue(L, -2);
+          lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+    if (first) answered.emplace(c.class_tables[t], hits);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 // The callable a step calls: the first whose name code is at or after `k`, around the ring.
@@ -670,6 +742,42 @@ void push_shaped(lua_State* L, Context& c, unsigned mask, const std::string& cla
   }
 }
 
+// A new object of the class whose metatable is `mt`, made by a callable learning saw
+// return one (with arguments of its learned shape) and kept in the pool; pushed when that
+// worked. A method whose class has no object yet gets its self this way.
+bool construct_object(lua_State* L, Context& c, const void* mt) {
+  const std::string* name = nullptr;
+  for (const auto& [metatable, class_name] : c.class_names)
+    if (metatable == mt) name = &class_name;
+  if (name == nullptr) return false;
+  std::size_t which = c.callables.size();
+  for (const auto& [class_name, index] : c.constructors)
+    if (class_name == *name) which = index;
+  if (which >= c.callables.size()) return false;
+  const int base = lua_gettop(L);
+  luaL_checkstack(L, 12, "hammer: constructor");
+  push_registry(L, kFunctions);
+  lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
+  lua_remove(L, -2);
+  int nargs = 0;
+  if (c.shapes != nullptr) {
+    const auto shape = c.shapes->find(c.callables[which].name);
+    if (shape != c.shapes->end()) {
+      for (std::size_t p = 0; p < shape->second.accepted.size() && p < 8; ++p, ++nargs)
+        push_shaped(L, c, shape->second.accepted[p], shape->second.classes[p]);
+    }
+  }
+  if (lua_pcall(L, nargs, 1, 0) != LUA_OK || metatable_of(L, -1) != mt) {
+    lua_settop(L, base);
+    return false;
+  }
+  push_registry(L, kPool);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, c.data->ConsumeIntegralInRange<int>(1, kPoolSize));
+  lua_pop(L, 1);
+  return true;
+}
+
 // Pushes the callable and its arguments; returns the number of arguments.
 int push_call(lua_State* L, Context& c, std::size_t which) {
   const Callable& callable = c.callables[which];
@@ -694,6 +802,7 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
       else
         lua_pop(L, 1);
     }
+    if (!found && how != 6 && how != 7 && construct_object(L, c, callable.self_metatable)) found = true;
     if (found) {
       lua_remove(L, -2);
       const int finalizer = how == 5 ? luaL_getmetafield(L, -1, "__gc") : LUA_TNIL;
@@ -761,7 +870,8 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
 // -------------------------------------------------------------- argument errors
 
 // The argument errors bindings raise, one row a library: the pattern, the group holding
-// the argument's position (1-based, self included) and the group naming what it expected
+// the argument's position (1-based, self included; 0: the message names none, as for an
+// overload set that matched no argument list) and the group naming what it expected
 // (0: none). A new library's message is one more row.
 struct ArgErrorRow {
   const char* pattern;
@@ -769,14 +879,17 @@ struct ArgErrorRow {
   int expected;
 };
 constexpr ArgErrorRow kArgErrors[] = {
-    {R"(bad argument #(\d+) to '[^']*' \(([^ ()]+) expected)", 1, 2},  // Lua: luaL_typeerror, luaL_checkudata
-    {R"(bad argument #(\d+))", 1, 0},                                  // Lua: luaL_argerror, other reasons
-    {R"(stack index (\d+), expected ([^,]+), received)", 1, 2},        // sol2
-    {R"(argument #?(\d+) (?:is|must be|expected))", 1, 0},             // LuaBridge and others
+    {R"(bad argument #(\d+) to '[^']*' \(([^ ()]+) expected)", 1, 2},          // Lua: luaL_typeerror, luaL_checkudata
+    {R"(bad argument #(\d+))", 1, 0},                                          // Lua: luaL_argerror, other reasons
+    {R"(stack index (\d+), expected ([^,]+), received)", 1, 2},                // sol2
+    {R"(argument #?(\d+) (?:is|must be|expected))", 1, 0},                     // LuaBridge and others
+    {R"(no matching function call takes this number of arguments)", 0, 0},     // sol2: overloads, constructors
+    {R"(received nil for 'self' argument|'self' argument is lua_nil)", 0, 0},  // sol2: self missing or wrong
+    {R"(incorrect number of arguments to member variable function)", 0, 0},    // sol2: a property accessor
 };
 
 struct ArgError {
-  int position = 0;  // 0: not an argument error
+  int position = 0;  // 0: not an argument error; -1: an argument error naming no position
   std::string expected;
 };
 
@@ -788,10 +901,14 @@ ArgError parse_arg_error(const char* message) {
   }();
   ArgError error;
   if (message == nullptr) return error;
+  // Only the message's start: an argument error says so first, and libstdc++'s regex
+  // matcher recurses per character (a message quoting a megabyte string would overflow
+  // the stack).
+  const char* end = message + std::min<std::size_t>(std::strlen(message), 512);
   std::cmatch m;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
-    if (std::regex_search(message, m, patterns[i])) {
-      error.position = std::atoi(m[kArgErrors[i].position].str().c_str());
+    if (std::regex_search(message, end, m, patterns[i])) {
+      error.position = kArgErrors[i].position > 0 ? std::atoi(m[kArgErrors[i].position].str().c_str()) : -1;
       if (kArgErrors[i].expected > 0) error.expected = m[kArgErrors[i].expected].str();
       return error;
     }
@@ -916,6 +1033,8 @@ int setup(lua_State* L) {
   lua_setfield(L, LUA_REGISTRYINDEX, kPool);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, kFunctions);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kClassTables);
   if (luaL_loadbufferx(L, kHelperSource, sizeof kHelperSource - 1, "=module_fuzz", "t") != LUA_OK) lua_error(L);
   lua_call(L, 0, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, kHelpers);
@@ -932,6 +1051,7 @@ int setup(lua_State* L) {
     c.callables.push_back({c.module->name, nullptr});
   }
   discover_registry(L, c);
+  probe_class_tables(L, c);
   // The module value itself seeds the pool (its constants and sentinels, like cjson.null,
   // are reached through it by the index operator).
   lua_pushvalue(L, -1);
@@ -1126,6 +1246,7 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
       const int objects_end = lua_gettop(L);
       Shape shape;
       std::vector<int> chosen;
+      bool returned = false;  // some attempt returned without an error
       const int first = self != 0 ? 2 : 1;
       for (int p = 0; p < 4; ++p) {
         unsigned mask = 0;
@@ -1136,6 +1257,7 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
           chosen.push_back(value);
           const std::string error = attempt(L, c, i, self, chosen);
           chosen.pop_back();
+          returned = returned || error.empty();
           return parse_arg_error(error.empty() ? nullptr : error.c_str()).position != position;
         };
         for (unsigned k = kNil; k < kObject; ++k)
@@ -1157,6 +1279,25 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
         for (unsigned k : {kFunction, kBoolean, kFloat, kTable, kString, kInteger})
           if ((mask & (1u << k)) != 0) pick = static_cast<int>(k) + 1;
         chosen.push_back(pick);
+      }
+      // Errors that name no position (an overload set's "no matching function", sol2's
+      // constructors): the first of a few whole argument lists that returns is the shape.
+      if (shape.accepted.empty() && !returned) {
+        static constexpr unsigned kTried[] = {kString, kInteger, kTable, kFunction};
+        for (std::size_t arity = 1; arity <= 3 && shape.accepted.empty(); ++arity) {
+          std::size_t combinations = 1;
+          for (std::size_t a = 0; a < arity; ++a) combinations *= std::size(kTried);
+          for (std::size_t n = 0; n < combinations && shape.accepted.empty(); ++n) {
+            chosen.clear();
+            for (std::size_t a = 0, rest = n; a < arity; ++a, rest /= std::size(kTried))
+              chosen.push_back(static_cast<int>(kTried[rest % std::size(kTried)]) + 1);
+            if (!attempt(L, c, i, self, chosen).empty()) continue;
+            for (int value : chosen) {
+              shape.accepted.push_back(1u << (value - 1));
+              shape.classes.emplace_back();
+            }
+          }
+        }
       }
       lua_settop(L, top);
       if (!shape.accepted.empty()) {
@@ -1297,6 +1438,8 @@ std::vector<std::string> learned_argument_shapes(const ModuleSpec& module) {
   for (const auto& [name, shape] : shapes_of(module)) out.push_back(name + shape_text(shape));
   return out;
 }
+
+void learn_module(const ModuleSpec& module) { learned_of(module); }
 
 std::vector<std::string> describe_module_model(const ModuleSpec& module) {
   const Learned& learned = learned_of(module);
@@ -1469,6 +1612,12 @@ void run_once(const ModuleSpec& module, const std::uint8_t* data, std::size_t si
   if (L == nullptr) return;
   trace(c, "discovered " + std::to_string(c.callables.size()) + " function(s), argument shapes of " +
                std::to_string(shapes.size()));
+  // Constructors, from what learning saw return objects (callables that need no self).
+  for (const auto& [callable, class_name] : learned_of(module).constructs) {
+    for (std::size_t i = 0; i < c.callables.size(); ++i)
+      if (c.callables[i].name == callable && c.callables[i].self_metatable == nullptr)
+        c.constructors.emplace_back(class_name, i);
+  }
   const std::size_t opened = lua_ledgers::live_references(L);
   const GcPlan gc = decode_plans(L, c, provider, true);  // allocation failures count from here
   install_hook(L, c);

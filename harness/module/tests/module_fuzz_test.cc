@@ -13,9 +13,22 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
+
+// ThreadSanitizer adds nothing to these single-threaded runs and makes them several
+// times slower: under it, the long ones run a fifth of their inputs or are skipped.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kUnderTsan = true;
+#else
+constexpr bool kUnderTsan = false;
+#endif
+#else
+constexpr bool kUnderTsan = false;
+#endif
 
 int calls_to_poke = 0;
 
@@ -69,10 +82,16 @@ int open_with(lua_State* L, const std::vector<luaL_Reg>& functions, bool nested)
   }
   return 1;
 }
+int f_long_error(lua_State* L) {                // an argument-error look-alike quoting a megabyte
+  static const std::string name(1 << 20, 'a');  // static: a local would be skipped by the longjmp
+  lua_pushfstring(L, "bad argument #1 to '%s", name.c_str());
+  return lua_error(L);
+}
 extern "C" int open_clean(lua_State* L) { return open_with(L, {{"ok", f_ok}, {"make", f_make}}, true); }
 extern "C" int open_overpush(lua_State* L) { return open_with(L, {{"overpush", f_overpush}}, false); }
 extern "C" int open_overreturn(lua_State* L) { return open_with(L, {{"overreturn", f_overreturn}}, false); }
 extern "C" int open_leak(lua_State* L) { return open_with(L, {{"leak", f_leak}}, false); }
+extern "C" int open_long_error(lua_State* L) { return open_with(L, {{"long_error", f_long_error}}, false); }
 
 // A class bound the way C++ binding libraries (sol2, LuaBridge) lay it out: the class
 // table constructs through __call; the objects' metatable, registered as
@@ -308,9 +327,9 @@ TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
   notified = 0;
   callbacks_set = 0;
   tiny_finalized = 0;
-  run_inputs({"fixture", open_binding}, 1500);  // LSan checks at exit: nothing leaks
+  run_inputs({"fixture", open_binding}, kUnderTsan ? 300 : 1500);  // LSan checks at exit: nothing leaks
   EXPECT_GT(deposits, 0);
-  EXPECT_GT(callbacks_set, 1);
+  if (!kUnderTsan) EXPECT_GT(callbacks_set, 1);
   std::printf("deposits %d, functions stored %d, called %d, tiny finalized %d\n", deposits, callbacks_set, notified,
               tiny_finalized);
   EXPECT_GT(tiny_finalized, 0);
@@ -318,21 +337,24 @@ TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
 }
 
 // The ledgers' planted bugs, each found from random inputs (no coverage guidance) within
-// an execution budget. Measured (DISABLED_ExecutionsToDetection below): double_unref 2,939
-// inputs, ref_leak 849, skipped_gc 10, heap_leak 376.
+// an execution budget. Measured (DISABLED_ExecutionsToDetection below): double_unref 703
+// inputs, ref_leak 122, skipped_gc 2, heap_leak 2 (negative_slot 107, self_confusion 258).
 TEST(ModuleFuzzDeathTest, FindsAReferenceReleasedTwice) {
+  if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
   planted_double_unref = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 6000),
+  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
                "luahammer: registry-references: luaL_unref of slot [0-9]+ of the registry, which is not taken");
   planted_double_unref = false;
 }
 TEST(ModuleFuzzDeathTest, FindsAFinalizerThatNeverReleasesTheFunctionItHolds) {
+  if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
   planted_ref_leak = true;
   EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
                "luahammer: registry-references: each repeat of this input's calls leaves [0-9]+ more");
   planted_ref_leak = false;
 }
 TEST(ModuleFuzzDeathTest, FindsAFinalizerLuaWillNeverCall) {
+  if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
   planted_skipped_gc = true;
   EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
                "luahammer: finalizers: 1 userdata of class fixture.Tiny will never be finalized");
@@ -367,6 +389,12 @@ TEST(ModuleFuzz, CallsMethodsOfUserdataItsFunctionsReturnAndLeaksNothing) {
   calls_to_poke = 0;
   run_inputs({"fake", open_clean}, 400);  // with hook, GC and failure plans; LSan checks at exit
   EXPECT_GT(calls_to_poke, 0);
+}
+
+TEST(ModuleFuzz, AMegabyteErrorMessageIsReadWithoutOverflowingTheStack) {
+  // The argument-error parser reads a message's start only: libstdc++'s regex matcher
+  // recursed per character of this one and overflowed the stack (seen under TSan).
+  run_inputs({"fake", open_long_error}, 50);
 }
 
 TEST(ModuleFuzzDeathTest, PushingPastTheStackTripsLuaApiChecks) {

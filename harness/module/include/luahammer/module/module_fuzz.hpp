@@ -49,6 +49,12 @@ std::vector<std::string> discover_module_api(const ModuleSpec& module);
 // argument is checked. Calls draw their arguments from these three times in four.
 std::vector<std::string> learned_argument_shapes(const ModuleSpec& module);
 
+// Learns the module's argument shapes and object model now, once per process. Learning
+// runs in a forked child: call this before anything starts threads (a fuzzing engine's
+// LLVMFuzzerInitialize), since a child forked from a threaded process can deadlock on a
+// lock another thread held. Later calls return at once.
+void learn_module(const ModuleSpec& module);
+
 // The object model learning found, for people: the module's functions, then per class
 // (a metatable's __name or registry key) the callables that construct it, its methods,
 // its properties (learned through its __newindex function) and its metamethods, each
