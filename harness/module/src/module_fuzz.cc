@@ -742,17 +742,42 @@ void push_shaped(lua_State* L, Context& c, unsigned mask, const std::string& cla
   }
 }
 
+// A class's name, from its metatable (as explored), or null.
+const std::string* class_name_of(const Context& c, const void* mt) {
+  for (const auto& [metatable, name] : c.class_names)
+    if (metatable == mt) return &name;
+  return nullptr;
+}
+
+// Whether objects of class `other` may serve as self of `own`'s methods: C++ binding
+// libraries give one C++ type several metatables (sol2: "sol.T", "sol.const T",
+// "sol.T *", "sol.sol::d::u<T>"), and a method of one accepts the others' objects. So
+// `other`'s name after its first '.' found inside `own`'s name makes them one family.
+bool same_family(const Context& c, const void* own, const void* other) {
+  const std::string* own_name = class_name_of(c, own);
+  const std::string* other_name = class_name_of(c, other);
+  if (own_name == nullptr || other_name == nullptr || *own_name == *other_name) return false;
+  const std::size_t dot = other_name->find('.');
+  const std::size_t core = dot == std::string::npos ? 0 : dot + 1;
+  return other_name->size() - core >= 3 && own_name->find(other_name->c_str() + core) != std::string::npos;
+}
+
 // A new object of the class whose metatable is `mt`, made by a callable learning saw
 // return one (with arguments of its learned shape) and kept in the pool; pushed when that
 // worked. A method whose class has no object yet gets its self this way.
 bool construct_object(lua_State* L, Context& c, const void* mt) {
-  const std::string* name = nullptr;
-  for (const auto& [metatable, class_name] : c.class_names)
-    if (metatable == mt) name = &class_name;
+  const std::string* name = class_name_of(c, mt);
   if (name == nullptr) return false;
   std::size_t which = c.callables.size();
   for (const auto& [class_name, index] : c.constructors)
     if (class_name == *name) which = index;
+  // Else a constructor of the family (its objects are accepted as this class's self).
+  for (const auto& [metatable, class_name] : c.class_names) {
+    if (which < c.callables.size()) break;
+    if (!same_family(c, mt, metatable)) continue;
+    for (const auto& [made, index] : c.constructors)
+      if (made == class_name) which = index;
+  }
   if (which >= c.callables.size()) return false;
   const int base = lua_gettop(L);
   luaL_checkstack(L, 12, "hammer: constructor");
@@ -767,7 +792,8 @@ bool construct_object(lua_State* L, Context& c, const void* mt) {
         push_shaped(L, c, shape->second.accepted[p], shape->second.classes[p]);
     }
   }
-  if (lua_pcall(L, nargs, 1, 0) != LUA_OK || metatable_of(L, -1) != mt) {
+  const void* made = lua_pcall(L, nargs, 1, 0) == LUA_OK ? metatable_of(L, -1) : nullptr;
+  if (made == nullptr || (made != mt && !same_family(c, mt, made))) {
     lua_settop(L, base);
     return false;
   }
@@ -797,7 +823,7 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
       lua_rawgeti(L, -1, slot);
       const void* mt = metatable_of(L, -1);
       if (how == 6 ? (mt != nullptr && mt != callable.self_metatable && lua_isuserdata(L, -1))
-                   : mt == callable.self_metatable)
+                   : mt == callable.self_metatable || (mt != nullptr && same_family(c, callable.self_metatable, mt)))
         found = true;
       else
         lua_pop(L, 1);
