@@ -108,6 +108,7 @@ struct Context {
   std::string called;                                    // the callable the current step called
   std::vector<std::pair<const void*, std::string>> class_names;   // a class's metatable and its name
   std::vector<std::pair<std::string, std::size_t>> constructors;  // per class name: a callable that makes one
+  std::vector<std::size_t> class_order;                           // class_tables' indices, by name
   std::vector<std::string> class_tables;                          // their names ("mod.Class."), kClassTables[i + 1]
   std::vector<std::string> constructs;  // shape learning: "<callable>\t<class of a userdata it returned>"
   std::vector<const void*> touched;     // tables the input set a "__" key on (metatables it changed)
@@ -334,10 +335,26 @@ bool known_callable(const Context& c, const std::string& name) {
   return std::any_of(c.callables.begin(), c.callables.end(), [&](const Callable& k) { return k.name == name; });
 }
 
-void probe_index(lua_State* L, Context& c, int index, const void* mt) {
-  c.to_probe.erase(std::find(c.to_probe.begin(), c.to_probe.end(), mt));
+// The value on top becomes callable `name` (left on the stack), unless the list is full
+// or the name is excluded.
+void add_callable(lua_State* L, Context& c, const std::string& name, const void* self_mt) {
+  if (c.callables.size() >= kMaxCallables || excluded(name)) return;
+  c.callables.push_back({name, self_mt});
+  push_registry(L, kFunctions);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
+  lua_pop(L, 1);
+}
+
+// The names seen so far, sorted and without repeats (what __index functions are asked).
+void sort_candidates(Context& c) {
   std::sort(c.candidates.begin(), c.candidates.end());
   c.candidates.erase(std::unique(c.candidates.begin(), c.candidates.end()), c.candidates.end());
+}
+
+void probe_index(lua_State* L, Context& c, int index, const void* mt) {
+  c.to_probe.erase(std::find(c.to_probe.begin(), c.to_probe.end(), mt));
+  sort_candidates(c);
   c.prefixes[kDiscoverDepth] = c.type_name + ":";
   std::size_t probes = 0;
   for (std::size_t i = 0; i < c.candidates.size() && probes < kMaxProbes; ++i) {
@@ -346,15 +363,9 @@ void probe_index(lua_State* L, Context& c, int index, const void* mt) {
     lua_pushcfunction(L, probe_one);
     lua_pushvalue(L, index);
     lua_pushstring(L, c.candidates[i].c_str());
-    if (lua_pcall(L, 2, 1, 0) == LUA_OK && (lua_isfunction(L, -1) || has_call(L, -1)) &&
-        c.callables.size() < kMaxCallables && !excluded(c.prefixes[kDiscoverDepth] + c.candidates[i]) &&
-        !known_callable(c, c.prefixes[kDiscoverDepth] + c.candidates[i])) {
-      c.callables.push_back({c.prefixes[kDiscoverDepth] + c.candidates[i], mt});
-      push_registry(L, kFunctions);
-      lua_pushvalue(L, -2);
-      lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
-      lua_pop(L, 1);
-    }
+    c.scratch = c.prefixes[kDiscoverDepth] + c.candidates[i];
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && (lua_isfunction(L, -1) || has_call(L, -1)) && !known_callable(c, c.scratch))
+      add_callable(L, c, c.scratch, mt);
     lua_pop(L, 1);
   }
 }
@@ -424,10 +435,16 @@ void discover_registry(lua_State* L, Context& c) {
 // only those.
 void probe_class_tables(lua_State* L, Context& c) {
   static std::map<std::string, std::vector<std::string>> answered;  // per class table's name
-  std::sort(c.candidates.begin(), c.candidates.end());
-  c.candidates.erase(std::unique(c.candidates.begin(), c.candidates.end()), c.candidates.end());
+  sort_candidates(c);
+  // By name: the tables were met in Lua's traversal order, which the string hash seed
+  // (per state) decides; the callables' order must not depend on it.
+  auto& order = c.class_order;
+  order.resize(c.class_tables.size());
+  for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return c.class_tables[a] < c.class_tables[b]; });
   push_registry(L, kClassTables);
-  for (std::size_t t = 0; t < c.class_tables.size(); ++t) {
+  for (const std::size_t t : order) {
     lua_rawgeti(L, -1, static_cast<lua_Integer>(t) + 1);
     const int table = lua_gettop(L);
     const auto known = answered.find(c.class_tables[t]);
@@ -446,13 +463,7 @@ void probe_class_tables(lua_State* L, Context& c) {
       if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_rawequal(L, -1, table) == 0 &&
           (lua_isfunction(L, -1) || has_call(L, -1))) {
         hits.push_back(names[i]);
-        if (c.callables.size() < kMaxCallables && !excluded(c.scratch)) {
-          c.callables.push_back({c.scratch, nullptr});
-          push_registry(L, kFunctions);
-          lua_pushvalue(L, -2);
-          lua_rawseti(L, -2, static_cast<lua_Integer>(c.callables.size()));
-          lua_pop(L, 1);
-        }
+        add_callable(L, c, c.scratch, nullptr);
       }
       lua_pop(L, 1);
     }
@@ -1193,9 +1204,8 @@ struct InputlessContext {
 // shape ("shape <Class>:__newindex.<name>\t<mask>:"). Names no kind passes are not
 // properties; names every kind passes are not checked.
 void learn_properties(lua_State* L, Context& c, std::size_t i, int self, int fd) {
-  std::vector<std::string> names = c.candidates;
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
+  sort_candidates(c);
+  const std::vector<std::string> names = c.candidates;  // a copy: attempts may discover more names
   std::size_t probes = 0;
   const unsigned every = (1u << kObject) - 1;
   for (const std::string& name : names) {

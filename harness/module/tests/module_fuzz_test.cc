@@ -376,51 +376,46 @@ TEST(ModuleFuzz, CallsMethodsFoundOnlyThroughAnIndexFunctionWithTheirOwnSelf) {
   EXPECT_TRUE(history.empty());
 }
 
+// Switches a planted bug on, expects the report within `inputs` random inputs, and off.
+void expect_found(bool& planted, int inputs, const char* report) {
+  planted = true;
+  EXPECT_DEATH(run_inputs({"fixture", open_binding}, inputs), report);
+  planted = false;
+}
+
 // The ledgers' planted bugs, each found from random inputs (no coverage guidance) within
 // an execution budget. Measured (DISABLED_ExecutionsToDetection below): double_unref 703
 // inputs, ref_leak 122, skipped_gc 2, heap_leak 2 (negative_slot 107, self_confusion 258).
 TEST(ModuleFuzzDeathTest, FindsAReferenceReleasedTwice) {
   if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
-  planted_double_unref = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
+  expect_found(planted_double_unref, 3000,
                "luahammer: registry-references: luaL_unref of slot [0-9]+ of the registry, which is not taken");
-  planted_double_unref = false;
 }
 TEST(ModuleFuzzDeathTest, FindsAFinalizerThatNeverReleasesTheFunctionItHolds) {
   if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
-  planted_ref_leak = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
+  expect_found(planted_ref_leak, 3000,
                "luahammer: registry-references: each repeat of this input's calls leaves [0-9]+ more");
-  planted_ref_leak = false;
 }
 TEST(ModuleFuzzDeathTest, FindsAFinalizerLuaWillNeverCall) {
   if (kUnderTsan) GTEST_SKIP() << "an execution budget sized for ASan builds";
-  planted_skipped_gc = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
+  expect_found(planted_skipped_gc, 3000,
                "luahammer: finalizers: 1 userdata of class fixture.Tiny will never be finalized");
-  planted_skipped_gc = false;
 }
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 TEST(ModuleFuzzDeathTest, FindsABugReachableOnlyThroughABindingsIndexFunction) {
-  planted_bug = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 2000), "heap-buffer-overflow|runtime error: .* overflowed");
-  planted_bug = false;
+  expect_found(planted_bug, 2000, "heap-buffer-overflow|runtime error: .* overflowed");
 }
 TEST(ModuleFuzzDeathTest, FindsASetterThatKeepsEveryValueInAGlobalHistory) {
   // Reachable, so LeakSanitizer is silent; the sanitizer allocator's count is not.
-  planted_heap_leak = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 3000),
+  expect_found(planted_heap_leak, 3000,
                "luahammer: memory-growth: each run of this input on a fresh state keeps [0-9]+ more heap byte");
-  planted_heap_leak = false;
 }
 TEST(ModuleFuzzDeathTest, FindsAMethodThatTrustsTheClassOfItsSelf) {
   // Account:peek casts self without checking its class: called on a fixture.Tiny (self
   // drawn from another class's objects), it reads past the one-byte object.
-  planted_confusion = true;
-  EXPECT_DEATH(run_inputs({"fixture", open_binding}, 2000), "heap-buffer-overflow");
-  planted_confusion = false;
+  expect_found(planted_confusion, 2000, "heap-buffer-overflow");
 }
 #endif
 #endif
