@@ -1,13 +1,19 @@
 // Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
 // LLVMFuzzerTestOneInput over files and folders of inputs.
-// usage: <target>_replay [--explain] [--check-decoding] PATH…
+// usage: <target>_replay [--explain] [--check-decoding] [--keep-going] PATH…
 // Inputs are regular files of at most kMaxInputBytes (a FIFO or a device is refused, never
 // read until it ends); a path that cannot be read is a usage error (exit 2), not "no finding".
 // --check-decoding: an input F with a sibling F.explain (its decoding when it was
 // recorded) must still decode to exactly that, or the replay stops with exit status 1: a
 // change of the input format would otherwise turn a reproducer into a different program.
+// --keep-going: each input runs in a child process forked after the target's
+// initialization, so an input that ends in a finding (a sanitizer report, an oracle's abort,
+// a crash) is named and the replay goes on with the next; the exit status is 1 if any did.
+// Figures printed per input (--explain's argument checks) then cover the whole folder.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -55,11 +61,23 @@ bool collect(const std::string& path, std::vector<std::string>& files) {
   return true;
 }
 
+void replay_one(const std::string& file, const std::vector<std::uint8_t>& bytes, bool explain) {
+  if (explain) {
+    // The name first: a module target prints its steps as they run, inside the call.
+    std::printf("== %s (%zu bytes)\n", file.c_str(), bytes.size());
+    std::fflush(stdout);
+    std::printf("%s", luahammer_fuzz_explain(bytes.data(), bytes.size()).c_str());
+    std::fflush(stdout);
+  }
+  LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool explain = false;
   bool check_decoding = false;
+  bool keep_going = false;
   std::vector<std::string> files;
   int paths = 0;
   for (int i = 1; i < argc; ++i) {
@@ -68,10 +86,15 @@ int main(int argc, char** argv) {
       explain = true;
     } else if (arg == "--check-decoding") {
       check_decoding = true;
+    } else if (arg == "--keep-going") {
+      keep_going = true;
     } else if (arg == "-h" || arg == "--help") {
       std::printf(
-          "usage: %s [--explain] [--check-decoding] PATH...\n  replays each input file (folders recursively);\n"
-          "  --check-decoding: an input F with a sibling F.explain must still decode to it\n",
+          "usage: %s [--explain] [--check-decoding] [--keep-going] PATH...\n"
+          "  replays each input file (folders recursively);\n"
+          "  --check-decoding: an input F with a sibling F.explain must still decode to it\n"
+          "  --keep-going: each input in a child process; one ending in a finding is named and the\n"
+          "    replay goes on (exit status 1 if any did)\n",
           argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -83,10 +106,12 @@ int main(int argc, char** argv) {
     }
   }
   if (paths == 0) {
-    std::fprintf(stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] PATH...)\n", argv[0]);
+    std::fprintf(stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] PATH...)\n",
+                 argv[0]);
     return 2;
   }
   LLVMFuzzerInitialize(&argc, &argv);
+  std::size_t findings = 0;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -107,12 +132,38 @@ int main(int argc, char** argv) {
         }
       }
     }
-    if (explain) {
-      std::printf("== %s (%zu bytes)\n%s", file.c_str(), bytes.size(),
-                  luahammer_fuzz_explain(bytes.data(), bytes.size()).c_str());
+    if (keep_going) {
       std::fflush(stdout);
+      std::fflush(stderr);
+      const pid_t child = fork();
+      if (child < 0) {
+        std::fprintf(stderr, "replay: cannot fork to replay '%s'\n", file.c_str());
+        return 2;
+      }
+      if (child == 0) {
+        replay_one(file, bytes, explain);
+        std::fflush(stdout);
+        _exit(0);
+      }
+      int status = 0;
+      while (waitpid(child, &status, 0) < 0) {
+      }
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ++findings;
+        if (WIFSIGNALED(status)) {
+          std::printf("replay: %s: a finding (signal %d)\n", file.c_str(), WTERMSIG(status));
+        } else {
+          std::printf("replay: %s: a finding (exit status %d)\n", file.c_str(), WEXITSTATUS(status));
+        }
+        std::fflush(stdout);
+      }
+      continue;
     }
-    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    replay_one(file, bytes, explain);
+  }
+  if (findings > 0) {
+    std::printf("replayed %zu input(s): %zu ended in a finding\n", files.size(), findings);
+    return 1;
   }
   std::printf("replayed %zu input(s): no finding\n", files.size());
   return 0;

@@ -77,18 +77,25 @@ def status_of(info, run_state):
     return "known"
 
 
-CHECK_LINE = re.compile(r"^  (\S+): (\d+)/(\d+)$")
+CHECK_LINE = re.compile(r"^  (.+): (\d+)/(\d+)$")
+FINDING_LINE = re.compile(r"^replay: .*: a finding \(")
 
 
 def argument_checks(target, corpus):
     """A module target's corpus replayed with --explain: per callable, the calls made and the
     calls that got past its argument check, summed over the inputs (issue 20's figure: how
-    much of a binding the fuzzer really exercises). None when the replay gives no figures."""
+    much of a binding the fuzzer really exercises). Each input runs in its own process
+    (--keep-going), so an input that ends in a finding (a ledger's growth check can fire on a
+    corpus input kept before the ledger existed) is counted, not the end of the figures.
+    None when the replay gives no figures."""
     if not os.path.exists(target.replay) or not os.path.isdir(corpus) or not os.listdir(corpus):
         return None
-    status, output = run([target.replay, "--explain", corpus], timeout=1800, env=sanitizer_env(light=True))
-    calls, passed, inside = {}, {}, False
+    status, output = run([target.replay, "--explain", "--keep-going", corpus], timeout=1800,
+                         env=sanitizer_env(light=True))
+    calls, passed, inside, findings = {}, {}, False, 0
     for line in output.splitlines():
+        if FINDING_LINE.match(line):
+            findings += 1
         if line.startswith("argument checks"):
             inside = True
             continue
@@ -102,4 +109,4 @@ def argument_checks(target, corpus):
         return None
     return {"callables": len(calls), "callables_past": sum(1 for n in calls if passed[n] > 0),
             "calls": sum(calls.values()), "calls_past": sum(passed.values()),
-            "never_past": sorted(n for n in calls if passed[n] == 0)}
+            "never_past": sorted(n for n in calls if passed[n] == 0), "inputs_with_findings": findings}

@@ -250,15 +250,18 @@ class History(unittest.TestCase):
                 # --explain over a corpus of two inputs: each ends with its argument checks.
                 printf 'step 1:\\nargument checks (calls past the check / calls):\\n  m.f: 1/2\\n  m.g: 0/1\\n'
                 printf 'step 1:\\nargument checks (calls past the check / calls):\\n  m.f: 2/2\\n'
-                printf 'replayed 2 input(s): no finding\\n'
+                printf 'step 1:\\nargument checks (calls past the check / calls):\\n  sol.const m::T *:g: 1/1\\n'
+                printf 'replay: corpus/c: a finding (signal 6)\\n'
+                printf 'replayed 3 input(s): 1 ended in a finding\\n'
+                exit 1
                 """))
         os.chmod(self.target.replay, 0o755)
         corpus = os.path.join(self.tmp, "corpus")
         os.makedirs(corpus)
         open(os.path.join(corpus, "a"), "w").close()
         checks = history.argument_checks(self.target, corpus)
-        self.assertEqual(checks, {"callables": 2, "callables_past": 1, "calls": 5, "calls_past": 3,
-                                  "never_past": ["m.g"]})
+        self.assertEqual(checks, {"callables": 3, "callables_past": 2, "calls": 6, "calls_past": 4,
+                                  "never_past": ["m.g"], "inputs_with_findings": 1})
 
     def test_nights_accumulate_and_the_report_plots_them(self):
         history.record_night(self.args.out, self.night("20260101-000000", 10, 5), None)

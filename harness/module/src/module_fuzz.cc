@@ -682,24 +682,6 @@ void push_kind(lua_State* L, Context& c, int depth, int kind) {
   }
 }
 
-std::string describe_stack(lua_State* L, int from, int to) {
-  std::string out;
-  for (int i = from; i <= to; ++i) {
-    if (!out.empty()) out += ", ";
-    out += luaL_typename(L, i);
-    if (lua_type(L, i) == LUA_TSTRING) out += "[" + std::to_string(lua_rawlen(L, i)) + "]";
-    if (lua_type(L, i) == LUA_TNUMBER) {
-      char buffer[48];
-      if (lua_isinteger(L, i))
-        std::snprintf(buffer, sizeof buffer, "(%lld)", static_cast<long long>(lua_tointeger(L, i)));
-      else
-        std::snprintf(buffer, sizeof buffer, "(%g)", lua_tonumber(L, i));
-      out += buffer;
-    }
-  }
-  return out;
-}
-
 // Keeps up to two results of a step in the pool, and explores their metatables.
 void keep_results(lua_State* L, Context& c, int first, int last) {
   luaL_checkstack(L, 6, "hammer: results");
@@ -758,6 +740,37 @@ const std::string* class_name_of(const Context& c, const void* mt) {
   for (const auto& [metatable, name] : c.class_names)
     if (metatable == mt) return &name;
   return nullptr;
+}
+
+// The values at from..to, for --explain: a userdata says its size and its class (or that it
+// has no metatable, or one not of the module), so a report shows which object was self.
+// (Reads only: no allocation, so no error can jump out of it.)
+std::string describe_stack(lua_State* L, const Context& c, int from, int to) {
+  std::string out;
+  for (int i = from; i <= to; ++i) {
+    if (!out.empty()) out += ", ";
+    out += luaL_typename(L, i);
+    if (lua_type(L, i) == LUA_TSTRING) out += "[" + std::to_string(lua_rawlen(L, i)) + "]";
+    if (lua_type(L, i) == LUA_TNUMBER) {
+      char buffer[48];
+      if (lua_isinteger(L, i))
+        std::snprintf(buffer, sizeof buffer, "(%lld)", static_cast<long long>(lua_tointeger(L, i)));
+      else
+        std::snprintf(buffer, sizeof buffer, "(%g)", lua_tonumber(L, i));
+      out += buffer;
+    }
+    if (lua_type(L, i) == LUA_TUSERDATA) {
+      out += "[" + std::to_string(lua_rawlen(L, i)) + "]";
+      if (!lua_checkstack(L, 1) || !lua_getmetatable(L, i)) {
+        out += "(no metatable)";
+        continue;
+      }
+      const std::string* name = class_name_of(c, lua_topointer(L, -1));
+      lua_pop(L, 1);
+      out += name != nullptr ? "(" + *name + ")" : "(a metatable not of the module)";
+    }
+  }
+  return out;
 }
 
 // Whether objects of class `other` may serve as self of `own`'s methods: C++ binding
@@ -842,7 +855,10 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
     if (!found && how != 6 && how != 7 && construct_object(L, c, callable.self_metatable)) found = true;
     if (found) {
       lua_remove(L, -2);
-      const int finalizer = how == 5 ? luaL_getmetafield(L, -1, "__gc") : LUA_TNIL;
+      // (Not when the class's __gc is excluded: LUAHAMMER_EXCLUDE names a known bug there.)
+      const std::string* class_name = how == 5 ? class_name_of(c, metatable_of(L, -1)) : nullptr;
+      const bool gc_excluded = class_name != nullptr && excluded(*class_name + ":__gc");
+      const int finalizer = how == 5 && !gc_excluded ? luaL_getmetafield(L, -1, "__gc") : LUA_TNIL;
       if (finalizer == LUA_TFUNCTION) {
         lua_pushvalue(L, -2);
         if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
@@ -973,12 +989,12 @@ int step_call(lua_State* L) {
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
   c.called = c.callables[which].name;
-  c.step_text = c.callables[which].name + "(" + describe_stack(L, base + 2, base + 1 + nargs) + ")";
+  c.step_text = c.callables[which].name + "(" + describe_stack(L, c, base + 2, base + 1 + nargs) + ")";
   trace(c, c.step_text);
   lua_call(L, nargs, LUA_MULTRET);
   note_check(c, nullptr);
   keep_results(L, c, base + 1, lua_gettop(L));
-  trace(c, "  -> " + describe_stack(L, base + 1, lua_gettop(L)));
+  trace(c, "  -> " + describe_stack(L, c, base + 1, lua_gettop(L)));
   return 0;
 }
 
@@ -990,7 +1006,7 @@ int step_coroutine(lua_State* L) {
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
   c.called = c.callables[which].name;
-  trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, base + 3, base + 2 + nargs) + ")");
+  trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, c, base + 3, base + 2 + nargs) + ")");
   lua_xmove(L, co, nargs + 1);
   int status = LUA_YIELD;
   int results = 0;
@@ -1010,7 +1026,7 @@ int step_coroutine(lua_State* L) {
     luaL_checkstack(L, results + 2, "hammer: results");
     lua_xmove(co, L, results);
     keep_results(L, c, base + 2, lua_gettop(L));
-    trace(c, "  -> " + describe_stack(L, base + 2, lua_gettop(L)));
+    trace(c, "  -> " + describe_stack(L, c, base + 2, lua_gettop(L)));
   } else if (status != LUA_YIELD) {
     trace(c, std::string("  -> error: ") +
                  (lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : luaL_typename(co, -1)));
@@ -1032,7 +1048,7 @@ int step_operator(lua_State* L) {
                                       "|",  "~", "<<", ">>",    "unary -",  "unary ~", "..",      "#",
                                       "==", "<", "<=", "index", "newindex", "call",    "tostring"};
   const int op = c.data->ConsumeIntegralInRange<int>(0, static_cast<int>(std::size(names)) - 1);
-  trace(c, std::string("operator ") + names[op] + " on " + describe_stack(L, base + 1, base + 2));
+  trace(c, std::string("operator ") + names[op] + " on " + describe_stack(L, c, base + 1, base + 2));
   if (op <= LUA_OPBNOT) {
     if (op == LUA_OPUNM || op == LUA_OPBNOT) lua_pop(L, 1);
     lua_arith(L, op);
