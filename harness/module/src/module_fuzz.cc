@@ -80,6 +80,7 @@ enum ShapeKind : unsigned { kNil, kBoolean, kInteger, kFloat, kString, kTable, k
 struct Shape {
   std::vector<unsigned> accepted;    // one mask a position (after self)
   std::vector<std::string> classes;  // the class an object at that position must be, "" any
+  bool without_self = false;         // found in a metatable, but called with no object first
 };
 
 std::uint16_t name_code(const std::string& name);
@@ -106,6 +107,8 @@ struct Context {
   const std::map<std::string, Shape>* shapes = nullptr;  // learned argument shapes (learn_shapes)
   std::map<std::string, std::pair<int, int>> checks;     // per callable: calls, calls past the argument check
   std::string called;                                    // the callable the current step called
+  const char* called_property = nullptr;                 // the learned property an accessor call named
+  int constructing = 0;                                  // construct_object calls under way (nested)
   std::vector<std::pair<const void*, std::string>> class_names;   // a class's metatable and its name
   std::vector<std::pair<std::string, std::size_t>> constructors;  // per class name: a callable that makes one
   std::vector<std::size_t> class_order;                           // class_tables' indices, by name
@@ -123,8 +126,9 @@ struct Context {
   std::string scratch;
   std::string type_name;
   std::string property_prefix;
+  std::string shape_key;
   std::vector<std::string> probe_hits;
-  std::vector<std::pair<const std::string*, const Shape*>> properties;
+  std::vector<std::pair<const char*, const Shape*>> properties;  // a name (in a shapes key), its shape
   std::vector<std::string> prefixes = std::vector<std::string>(kDiscoverDepth + 2);
   std::vector<std::vector<std::string>> names = std::vector<std::vector<std::string>>(2 * (kDiscoverDepth + 2));
 };
@@ -714,6 +718,8 @@ bool push_pool_value_of_class(lua_State* L, const std::string& name) {
 }
 
 // One fuzzed value of a kind the learned mask accepts.
+bool construct_object(lua_State* L, Context& c, const void* mt);
+
 void push_shaped(lua_State* L, Context& c, unsigned mask, const std::string& class_name) {
   unsigned kinds[kKinds];
   int n = 0;
@@ -729,8 +735,12 @@ void push_shaped(lua_State* L, Context& c, unsigned mask, const std::string& cla
     case kString: return push_kind(L, c, 0, d.ConsumeIntegralInRange<int>(6, 9));
     case kTable: return push_kind(L, c, 0, d.ConsumeIntegralInRange<int>(10, 14));
     case kFunction: return push_kind(L, c, 0, 17);
-    default:
-      if (!push_pool_value_of_class(L, class_name)) push_kind(L, c, 0, 19);
+    default:  // an object of a class: from the pool, else made by a learned constructor
+      if (push_pool_value_of_class(L, class_name)) return;
+      for (const auto& [metatable, name] : c.class_names) {
+        if (name == class_name && construct_object(L, c, metatable)) return;
+      }
+      push_kind(L, c, 0, 19);
       return;
   }
 }
@@ -791,7 +801,8 @@ bool same_family(const Context& c, const void* own, const void* other) {
 // worked. A method whose class has no object yet gets its self this way.
 bool construct_object(lua_State* L, Context& c, const void* mt) {
   const std::string* name = class_name_of(c, mt);
-  if (name == nullptr) return false;
+  // (A constructor's own arguments may be objects made this way, two levels deep at most.)
+  if (name == nullptr || c.constructing >= 2) return false;
   std::size_t which = c.callables.size();
   for (const auto& [class_name, index] : c.constructors)
     if (class_name == *name) which = index;
@@ -805,6 +816,7 @@ bool construct_object(lua_State* L, Context& c, const void* mt) {
   if (which >= c.callables.size()) return false;
   const int base = lua_gettop(L);
   luaL_checkstack(L, 12, "hammer: constructor");
+  ++c.constructing;  // (reset by each step: an error may jump past the decrement)
   push_registry(L, kFunctions);
   lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
   lua_remove(L, -2);
@@ -816,7 +828,9 @@ bool construct_object(lua_State* L, Context& c, const void* mt) {
         push_shaped(L, c, shape->second.accepted[p], shape->second.classes[p]);
     }
   }
-  const void* made = lua_pcall(L, nargs, 1, 0) == LUA_OK ? metatable_of(L, -1) : nullptr;
+  const int status = lua_pcall(L, nargs, 1, 0);
+  --c.constructing;
+  const void* made = status == LUA_OK ? metatable_of(L, -1) : nullptr;
   if (made == nullptr || (made != mt && !same_family(c, mt, made))) {
     lua_settop(L, base);
     return false;
@@ -828,9 +842,31 @@ bool construct_object(lua_State* L, Context& c, const void* mt) {
   return true;
 }
 
+// The learned shape of a method, or of the same method of another metatable of its family
+// (sol2 learns "sol.T:m" while "sol.const T:m", "sol.T *:m" and "sol.sol::d::u<T>:m" take
+// the same arguments); null if none is learned.
+const Shape* shape_of(Context& c, const Callable& callable) {
+  if (c.shapes == nullptr) return nullptr;
+  const auto found = c.shapes->find(callable.name);
+  const auto usable = [](const Shape& shape) { return !shape.accepted.empty() || shape.without_self; };
+  if (found != c.shapes->end()) return usable(found->second) ? &found->second : nullptr;
+  const std::size_t colon = callable.name.rfind(':');
+  if (callable.self_metatable == nullptr || colon == std::string::npos) return nullptr;
+  for (const auto& [metatable, class_name] : c.class_names) {
+    if (!same_family(c, callable.self_metatable, metatable)) continue;
+    std::string& key = c.shape_key;  // (no heap memory owned by this frame)
+    key.assign(class_name);
+    key.append(callable.name, colon, std::string::npos);
+    const auto other = c.shapes->find(key);
+    if (other != c.shapes->end() && usable(other->second)) return &other->second;
+  }
+  return nullptr;
+}
+
 // Pushes the callable and its arguments; returns the number of arguments.
 int push_call(lua_State* L, Context& c, std::size_t which) {
   const Callable& callable = c.callables[which];
+  c.called_property = nullptr;
   push_registry(L, kFunctions);
   lua_rawgeti(L, -1, static_cast<lua_Integer>(which) + 1);
   lua_remove(L, -2);
@@ -839,7 +875,9 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
   // them finalized first (its __gc called: a dead object), an object of another class (a
   // binding that trusts self's type breaks there), any fuzzed value (nil, a foreign
   // userdata, …), or none at all.
-  const int how = callable.self_metatable != nullptr ? c.data->ConsumeIntegralInRange<int>(0, 7) : 0;
+  const Shape* shape = shape_of(c, callable);
+  int how = callable.self_metatable != nullptr ? c.data->ConsumeIntegralInRange<int>(0, 7) : 0;
+  if (shape != nullptr && shape->without_self && how < 5) how = 0;  // a static: no self, mostly
   if (how != 0) {
     push_registry(L, kPool);
     bool found = false;
@@ -879,20 +917,29 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
                                      callable.name.compare(colon, std::string::npos, ":__newindex") == 0);
   if (accessor && !c.candidates.empty() && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
     // Half the time a learned property of the class (and a value of its shape), else any name.
+    // The properties learned for its class, else for another metatable of its family.
     std::string& learned = c.property_prefix;  // (no heap memory owned by this frame: it may longjmp)
-    learned.assign(callable.name, 0, colon);
-    learned += ":__newindex.";
     auto& properties = c.properties;
     properties.clear();
-    if (c.shapes != nullptr) {
+    const auto collect = [&](const std::string& class_name, std::size_t length) {
+      learned.assign(class_name, 0, length);
+      learned += ":__newindex.";
       for (auto it = c.shapes->lower_bound(learned); it != c.shapes->end() && it->first.starts_with(learned); ++it)
-        properties.emplace_back(&it->first, &it->second);
+        properties.emplace_back(it->first.c_str() + learned.size(), &it->second);
+    };
+    if (c.shapes != nullptr) {
+      collect(callable.name, colon);
+      for (std::size_t i = 0; i < c.class_names.size() && properties.empty(); ++i) {
+        if (same_family(c, callable.self_metatable, c.class_names[i].first))
+          collect(c.class_names[i].second, std::string::npos);
+      }
     }
     if (!properties.empty() && c.data->ConsumeBool()) {
-      const auto& [key, shape] = properties[c.data->ConsumeIntegralInRange<std::size_t>(0, properties.size() - 1)];
-      lua_pushstring(L, key->c_str() + learned.size());
+      const auto& [key, property] = properties[c.data->ConsumeIntegralInRange<std::size_t>(0, properties.size() - 1)];
+      c.called_property = key;  // (counted apart: "<class>:__index.<property>")
+      lua_pushstring(L, key);
       if (c.data->ConsumeIntegralInRange<int>(0, 3) != 0)
-        push_shaped(L, c, shape->accepted[0], shape->classes[0]);
+        push_shaped(L, c, property->accepted[0], property->classes[0]);
       else
         push_value(L, c, 0);
       return nargs + 2;
@@ -904,11 +951,6 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
     return nargs + 1 + values;
   }
   // Mostly on the learned shape (three times in four), else blind.
-  const Shape* shape = nullptr;
-  if (c.shapes != nullptr) {
-    const auto found = c.shapes->find(callable.name);
-    if (found != c.shapes->end() && !found->second.accepted.empty()) shape = &found->second;
-  }
   if (shape != nullptr && c.data->ConsumeIntegralInRange<int>(0, 3) != 0) {
     for (std::size_t p = 0; p < shape->accepted.size(); ++p) push_shaped(L, c, shape->accepted[p], shape->classes[p]);
     const int extra = c.data->ConsumeIntegralInRange<int>(0, 1);
@@ -969,6 +1011,17 @@ ArgError parse_arg_error(const char* message) {
   return error;
 }
 
+// What the step calls, for the argument-check figures: the callable, and for an accessor
+// given a learned property, the property too ("sol.T:__newindex.price"): a binding's
+// properties are among its bound callables.
+void name_called(Context& c, std::size_t which) {
+  c.called = c.callables[which].name;
+  if (c.called_property != nullptr) {
+    c.called += '.';
+    c.called += c.called_property;
+  }
+}
+
 // Counts a call of c.called for the argument-check figures (--explain).
 void note_check(Context& c, const char* error) {
   if (c.called.empty()) return;
@@ -988,7 +1041,7 @@ int step_call(lua_State* L) {
   if (c.callables.empty()) return 0;
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
-  c.called = c.callables[which].name;
+  name_called(c, which);
   c.step_text = c.callables[which].name + "(" + describe_stack(L, c, base + 2, base + 1 + nargs) + ")";
   trace(c, c.step_text);
   lua_call(L, nargs, LUA_MULTRET);
@@ -1005,7 +1058,7 @@ int step_coroutine(lua_State* L) {
   lua_State* co = lua_newthread(L);
   const std::size_t which = pick_callable(c, c.data->ConsumeIntegral<std::uint16_t>());
   const int nargs = push_call(L, c, which);
-  c.called = c.callables[which].name;
+  name_called(c, which);
   trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, c, base + 3, base + 2 + nargs) + ")");
   lua_xmove(L, co, nargs + 1);
   int status = LUA_YIELD;
@@ -1299,57 +1352,72 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
       Shape shape;
       std::vector<int> chosen;
       bool returned = false;  // some attempt returned without an error
-      const int first = self != 0 ? 2 : 1;
-      for (int p = 0; p < 4; ++p) {
-        unsigned mask = 0;
-        std::string class_name;
-        int object = 0;  // the first object accepted
-        const int position = first + p;
-        auto accepts = [&](int value) {
-          chosen.push_back(value);
-          const std::string error = attempt(L, c, i, self, chosen);
-          chosen.pop_back();
-          returned = returned || error.empty();
-          return parse_arg_error(error.empty() ? nullptr : error.c_str()).position != position;
-        };
-        for (unsigned k = kNil; k < kObject; ++k)
-          if (accepts(static_cast<int>(k) + 1)) mask |= 1u << k;
-        for (int o = objects; o <= objects_end && object == 0; ++o) {
-          if (!accepts(o)) continue;
-          mask |= 1u << kObject;
-          object = o;
-          lua_getmetatable(L, o);
-          if (lua_getfield(L, -1, "__name") == LUA_TSTRING) class_name = lua_tostring(L, -1);
-          lua_pop(L, 2);
+      const auto learn = [&] {
+        const int first = self != 0 ? 2 : 1;
+        for (int p = 0; p < 4; ++p) {
+          unsigned mask = 0;
+          std::string class_name;
+          int object = 0;  // the first object accepted
+          const int position = first + p;
+          auto accepts = [&](int value) {
+            chosen.push_back(value);
+            const std::string error = attempt(L, c, i, self, chosen);
+            chosen.pop_back();
+            returned = returned || error.empty();
+            // An argument error naming no position (an overload set's "no matching function")
+            // refuses this argument list: the kind is not accepted here either.
+            const int refused = parse_arg_error(error.empty() ? nullptr : error.c_str()).position;
+            return refused != position && refused != -1;
+          };
+          for (unsigned k = kNil; k < kObject; ++k)
+            if (accepts(static_cast<int>(k) + 1)) mask |= 1u << k;
+          for (int o = objects; o <= objects_end && object == 0; ++o) {
+            if (!accepts(o)) continue;
+            mask |= 1u << kObject;
+            object = o;
+            lua_getmetatable(L, o);
+            if (lua_getfield(L, -1, "__name") == LUA_TSTRING) class_name = lua_tostring(L, -1);
+            lua_pop(L, 2);
+          }
+          const unsigned every = (1u << kObject) - 1;
+          if (mask == 0 || (mask & every) == every) break;  // takes nothing we have, or is not checked
+          shape.accepted.push_back(mask);
+          shape.classes.push_back(class_name);
+          // The value later positions are tried with: an accepted one, not nil if possible.
+          int pick = object != 0 ? object : 1;
+          for (unsigned k : {kFunction, kBoolean, kFloat, kTable, kString, kInteger})
+            if ((mask & (1u << k)) != 0) pick = static_cast<int>(k) + 1;
+          chosen.push_back(pick);
         }
-        const unsigned every = (1u << kObject) - 1;
-        if (mask == 0 || (mask & every) == every) break;  // takes nothing we have, or is not checked
-        shape.accepted.push_back(mask);
-        shape.classes.push_back(class_name);
-        // The value later positions are tried with: an accepted one, not nil if possible.
-        int pick = object != 0 ? object : 1;
-        for (unsigned k : {kFunction, kBoolean, kFloat, kTable, kString, kInteger})
-          if ((mask & (1u << k)) != 0) pick = static_cast<int>(k) + 1;
-        chosen.push_back(pick);
-      }
-      // Errors that name no position (an overload set's "no matching function", sol2's
-      // constructors): the first of a few whole argument lists that returns is the shape.
-      if (shape.accepted.empty() && !returned) {
-        static constexpr unsigned kTried[] = {kString, kInteger, kTable, kFunction};
-        for (std::size_t arity = 1; arity <= 3 && shape.accepted.empty(); ++arity) {
-          std::size_t combinations = 1;
-          for (std::size_t a = 0; a < arity; ++a) combinations *= std::size(kTried);
-          for (std::size_t n = 0; n < combinations && shape.accepted.empty(); ++n) {
-            chosen.clear();
-            for (std::size_t a = 0, rest = n; a < arity; ++a, rest /= std::size(kTried))
-              chosen.push_back(static_cast<int>(kTried[rest % std::size(kTried)]) + 1);
-            if (!attempt(L, c, i, self, chosen).empty()) continue;
-            for (int value : chosen) {
-              shape.accepted.push_back(1u << (value - 1));
-              shape.classes.emplace_back();
+        // Errors that name no position (an overload set's "no matching function", sol2's
+        // constructors): the first of a few whole argument lists that returns is the shape.
+        if (shape.accepted.empty() && !returned) {
+          static constexpr unsigned kTried[] = {kString, kInteger, kTable, kFunction};
+          for (std::size_t arity = 1; arity <= 3 && shape.accepted.empty(); ++arity) {
+            std::size_t combinations = 1;
+            for (std::size_t a = 0; a < arity; ++a) combinations *= std::size(kTried);
+            for (std::size_t n = 0; n < combinations && shape.accepted.empty(); ++n) {
+              chosen.clear();
+              for (std::size_t a = 0, rest = n; a < arity; ++a, rest /= std::size(kTried))
+                chosen.push_back(static_cast<int>(kTried[rest % std::size(kTried)]) + 1);
+              if (!attempt(L, c, i, self, chosen).empty()) continue;
+              returned = true;
+              for (int value : chosen) {
+                shape.accepted.push_back(1u << (value - 1));
+                shape.classes.emplace_back();
+              }
             }
           }
         }
+      };
+      learn();
+      // A function in a metatable that needs no self (sol2 puts the class's "new" there):
+      // every attempt with an object first refused, and one without it returns.
+      if (self != 0 && shape.accepted.empty() && !returned) {
+        self = 0;
+        chosen.clear();
+        learn();
+        shape.without_self = returned;
       }
       lua_settop(L, top);
       if (!shape.accepted.empty()) {
@@ -1358,6 +1426,7 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
           line += "\t" + std::to_string(shape.accepted[p]) + ":" + shape.classes[p];
         tell(fd, line);
       }
+      if (shape.without_self) tell(fd, "static " + callable.name);
     }
   }
   for (const auto& callable : c.callables) tell(fd, "callable " + callable.name);
@@ -1439,6 +1508,8 @@ Learned learn_in_child(const ModuleSpec& module) {
         }
         shapes[name] = shape;
         last_try.clear();
+      } else if (line.rfind("static ", 0) == 0) {
+        shapes[line.substr(7)].without_self = true;
       } else if (line.rfind("callable ", 0) == 0) {
         learned.callables.push_back(line.substr(9));
       } else if (line.rfind("constructs ", 0) == 0) {
@@ -1481,7 +1552,7 @@ std::string shape_text(const Shape& shape) {
     }
     text += kinds;
   }
-  return text + ")";
+  return text + (shape.without_self ? "), no self" : ")");
 }
 }  // namespace
 
@@ -1569,6 +1640,7 @@ void run_steps(lua_State* L, Context& c, FuzzedDataProvider& provider, const GcP
   for (c.step = 1; c.step <= c.options->max_steps && provider.remaining_bytes() > 0; ++c.step) {
     const auto step = static_cast<Step>(provider.ConsumeIntegralInRange<int>(0, 9) % static_cast<int>(Step::Count));
     c.step_text.clear();
+    c.constructing = 0;
     if (c.options->trace) std::printf("step %d:\n", c.step);
     switch (step) {
       case Step::Call:
