@@ -291,6 +291,53 @@ extern "C" int open_family(lua_State* L) {
   return 1;
 }
 
+// sol2's layout in small: a class's "new" sits in its metatable beside the methods (a
+// static: with an object first it fails), and a second metatable of the same type
+// ("st.const Box") has its own copy of the methods but no object of its own, so nothing is
+// learned for them there.
+int box_make(lua_State* L) {  // st.make(): a Box of size 1
+  *static_cast<lua_Integer*>(lua_newuserdatauv(L, sizeof(lua_Integer), 0)) = 1;
+  luaL_setmetatable(L, "st.Box");
+  return 1;
+}
+int box_new(lua_State* L) {  // Box.new(size)
+  const lua_Integer size = luaL_checkinteger(L, 1);
+  *static_cast<lua_Integer*>(lua_newuserdatauv(L, sizeof(lua_Integer), 0)) = size;
+  luaL_setmetatable(L, "st.Box");
+  return 1;
+}
+int box_weigh(lua_State* L) {  // box:weigh(scale)
+  luaL_checkudata(L, 1, "st.Box");
+  luaL_checkinteger(L, 2);
+  return 0;
+}
+int const_weigh_calls = 0;
+int const_weighs = 0;  // calls of the const metatable's weigh past both checks
+int const_box_weigh(lua_State* L) {
+  ++const_weigh_calls;
+  if (luaL_testudata(L, 1, "st.Box") == nullptr && luaL_testudata(L, 1, "st.const Box") == nullptr)
+    return luaL_argerror(L, 1, "not a Box");
+  luaL_checkinteger(L, 2);
+  ++const_weighs;
+  return 0;
+}
+extern "C" int open_statics(lua_State* L) {
+  const luaL_Reg box[] = {{"new", box_new}, {"weigh", box_weigh}, {nullptr, nullptr}};
+  const luaL_Reg const_box[] = {{"new", box_new}, {"weigh", const_box_weigh}, {nullptr, nullptr}};
+  luaL_newmetatable(L, "st.Box");
+  luaL_newlib(L, box);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, "st.const Box");
+  luaL_newlib(L, const_box);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushcfunction(L, box_make);
+  lua_setfield(L, -2, "make");
+  return 1;
+}
+
 // Deterministic inputs: enough of them reach every callable.
 // LUAHAMMER_TEST_PROGRESS=1 prints each input's number first (executions to detection).
 void run_inputs(const luahammer::ModuleSpec& module, int count) {
@@ -364,6 +411,23 @@ TEST(ModuleFuzz, AMethodOfAnotherMetatableOfTheSameTypeGetsTheTypesObjectsAsSelf
   run_inputs({"fam", open_family}, 300);
   std::printf("look: %d of %d calls with a Thing as self\n", looks, look_calls);
   EXPECT_GT(looks * 2, look_calls);  // 276 of 387; without the family, 31 of 377 (by chance)
+}
+
+TEST(ModuleFuzz, AFunctionInAMetatableThatWorksOnlyWithoutSelfIsLearnedAsAStatic) {
+  const auto shapes = luahammer::learned_argument_shapes({"st", open_statics});
+  EXPECT_NE(std::find(shapes.begin(), shapes.end(), "st.Box:new(integer), no self"), shapes.end())
+      << ::testing::PrintToString(shapes);
+  EXPECT_NE(std::find(shapes.begin(), shapes.end(), "st.Box:weigh(integer)"), shapes.end());
+}
+
+TEST(ModuleFuzz, AMethodOfAnotherMetatableOfTheSameTypeTakesTheShapeLearnedForIt) {
+  // Nothing is learned for "st.const Box:weigh" (no object of that metatable); it draws the
+  // shape learned for "st.Box:weigh", and its objects, as its family's.
+  const_weigh_calls = 0;
+  const_weighs = 0;
+  run_inputs({"st", open_statics}, 300);
+  std::printf("const weigh: %d of %d calls past both checks\n", const_weighs, const_weigh_calls);
+  EXPECT_GT(const_weighs * 4, const_weigh_calls);
 }
 
 TEST(ModuleFuzz, DescribesTheObjectModelByClass) {
