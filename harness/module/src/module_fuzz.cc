@@ -1527,9 +1527,12 @@ Learned learn_in_child(const ModuleSpec& module) {
 }
 
 const Learned& learned_of(const ModuleSpec& module) {
-  static std::map<const ModuleSpec*, Learned> learned;
-  auto found = learned.find(&module);
-  if (found == learned.end()) found = learned.emplace(&module, learn_in_child(module)).first;
+  // Keyed by what the module is, not where its spec lives (a spec made on the stack may
+  // reuse another's address).
+  static std::map<std::pair<std::string, lua_CFunction>, Learned> learned;
+  const std::pair<std::string, lua_CFunction> key{module.name, module.open};
+  auto found = learned.find(key);
+  if (found == learned.end()) found = learned.emplace(key, learn_in_child(module)).first;
   return found->second;
 }
 
