@@ -1,5 +1,7 @@
 #include "fuzz_target.hpp"
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 #include <luahammer/core/input_guard.hpp>
 
 namespace luahammer::fuzz {
@@ -8,6 +10,7 @@ int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t 
   const InputGuard guard;
   const OpProgram program = OpProgram::decode(data, size, spec.program);
   (void)run_program(program, spec.run);
+  end_shape_input();
   return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <luahammer/opvm/mutator.hpp>
 #include <luahammer/opvm/op_vm.hpp>
+#include <luahammer/opvm/shape_coverage.hpp>
 #include <luahammer/core/oracles.hpp>
 
 namespace luahammer::fuzz {
@@ -31,6 +32,9 @@ std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, 
 
 // Text for --explain: what the input decodes to.
 std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
+// For the replay's --shapes: shape coverage on, then the report (op-program targets only).
+void luahammer_fuzz_enable_shapes();
+std::string luahammer_fuzz_shape_report();
 
 // libFuzzer's byte mutator; weak, so the replay binaries (no libFuzzer) link without it
 // (they never mutate).
@@ -49,6 +53,8 @@ extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, st
   std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {                                   \
     return luahammer::fuzz::explain_op_target(spec_function(), data, size);                                          \
   }                                                                                                                  \
+  void luahammer_fuzz_enable_shapes() { luahammer::enable_shapes(true); }                                            \
+  std::string luahammer_fuzz_shape_report() { return luahammer::shape_report(); }                                    \
   extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,         \
                                                  unsigned seed) {                                                    \
     static const luahammer::fuzz::TargetSpec spec = spec_function();                                                 \

@@ -1,6 +1,6 @@
 // Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
 // LLVMFuzzerTestOneInput over files and folders of inputs.
-// usage: <target>_replay [--explain] [--check-decoding] [--keep-going] PATH…
+// usage: <target>_replay [--explain] [--check-decoding] [--keep-going] [--shapes] PATH…
 // Inputs are regular files of at most kMaxInputBytes (a FIFO or a device is refused, never
 // read until it ends); a path that cannot be read is a usage error (exit 2), not "no finding".
 // --check-decoding: an input F with a sibling F.explain (its decoding when it was
@@ -10,6 +10,8 @@
 // initialization, so an input that ends in a finding (a sanitizer report, an oracle's abort,
 // a crash) is named and the replay goes on with the next; the exit status is 1 if any did.
 // Figures printed per input (--explain's argument checks) then cover the whole folder.
+// --shapes (op-program targets): after the last input, which cells of the shape table
+// (harness/opvm/include/luahammer/opvm/shapes.def) the inputs reached, and by how many.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +28,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv);
 std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
+// Op-program targets define these (fuzz_target.hpp); others do not, so they are weak here.
+void luahammer_fuzz_enable_shapes() __attribute__((weak));
+std::string luahammer_fuzz_shape_report() __attribute__((weak));
 
 namespace {
 
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
   bool explain = false;
   bool check_decoding = false;
   bool keep_going = false;
+  bool shapes = false;
   std::vector<std::string> files;
   int paths = 0;
   for (int i = 1; i < argc; ++i) {
@@ -88,13 +94,16 @@ int main(int argc, char** argv) {
       check_decoding = true;
     } else if (arg == "--keep-going") {
       keep_going = true;
+    } else if (arg == "--shapes") {
+      shapes = true;
     } else if (arg == "-h" || arg == "--help") {
       std::printf(
-          "usage: %s [--explain] [--check-decoding] [--keep-going] PATH...\n"
+          "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes] PATH...\n"
           "  replays each input file (folders recursively);\n"
           "  --check-decoding: an input F with a sibling F.explain must still decode to it\n"
           "  --keep-going: each input in a child process; one ending in a finding is named and the\n"
-          "    replay goes on (exit status 1 if any did)\n",
+          "    replay goes on (exit status 1 if any did)\n"
+          "  --shapes: then the cells of the shape table the inputs reached (op-program targets)\n",
           argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -105,12 +114,20 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (shapes && (keep_going || luahammer_fuzz_shape_report == nullptr)) {
+    std::fprintf(stderr, "replay: --shapes %s\n",
+                 keep_going ? "counts in one process: it does not go with --keep-going"
+                            : "is for op-program targets: this target records no shapes");
+    return 2;
+  }
   if (paths == 0) {
-    std::fprintf(stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] PATH...)\n",
-                 argv[0]);
+    std::fprintf(
+        stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes] PATH...)\n",
+        argv[0]);
     return 2;
   }
   LLVMFuzzerInitialize(&argc, &argv);
+  if (shapes) luahammer_fuzz_enable_shapes();
   std::size_t findings = 0;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -165,6 +182,7 @@ int main(int argc, char** argv) {
     std::printf("replayed %zu input(s): %zu ended in a finding\n", files.size(), findings);
     return 1;
   }
+  if (shapes) std::printf("%s", luahammer_fuzz_shape_report().c_str());
   std::printf("replayed %zu input(s): no finding\n", files.size());
   return 0;
 }

@@ -7,6 +7,8 @@
 
 #include <luahammer/core/random_bytes.hpp>
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 #include "runtime.hpp"
 
 namespace luahammer {
@@ -269,10 +271,13 @@ void Runtime::execute(const Op& op) {
   try {
     op_info(op.code)->execute(*this, op);
     if (!acted) ++stats.idle_ops;
-  } catch (const cxxlua::Error&) {
+    if (acted) note_shape(op.code, ShapeDim::Outcome, kOutcomeOk);
+  } catch (const cxxlua::Error& e) {
     ++stats.clean_errors;
-  } catch (const std::exception&) {
+    note_shape(op.code, ShapeDim::Outcome, shape_outcome_of(&e));
+  } catch (const std::exception& e) {
     ++stats.clean_errors;  // e.g. a Fragile constructor refusing a value
+    note_shape(op.code, ShapeDim::Outcome, shape_outcome_of(&e));
   }
 }
 

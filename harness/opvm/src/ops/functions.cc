@@ -2,6 +2,8 @@
 #include <cstring>
 #include <string>
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 #include "../runtime.hpp"
 #include "../snippets.hpp"
 
@@ -38,6 +40,14 @@ Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) 
   }
 }
 
+// Marks the shape of a call: each argument's kind and how many; then, once it returned,
+// how many results.
+void note_arguments(OpCode op, const MultiValue& args) {
+  if (!shapes_enabled()) return;
+  for (const auto& arg : args) note_shape(op, ShapeDim::ArgKind, shape_kind_of(arg));
+  note_shape(op, ShapeDim::ArgCount, shape_count_bucket(args.size()));
+}
+
 }  // namespace
 
 void create_host_function(Runtime& rt, const Op& op) {
@@ -63,7 +73,9 @@ void call_function(Runtime& rt, const Op& op) {
     Function function = *f;
     MultiValue args;
     for (std::uint32_t i = 0; i < op.n % 4; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
+    note_arguments(op.code, args);
     MultiValue results = function.call_values(args);
+    note_shape(op.code, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
   }
 }
@@ -76,7 +88,9 @@ void call_many_args(Runtime& rt, const Op& op) {
     MultiValue args;
     const std::uint32_t count = kManyArgs[op.n % std::size(kManyArgs)];
     for (std::uint32_t i = 0; i < count; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
+    note_arguments(op.code, args);
     MultiValue results = function.call_values(args);
+    note_shape(op.code, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
   }
 }

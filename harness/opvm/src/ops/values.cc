@@ -2,6 +2,8 @@
 #include <optional>
 #include <string>
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 #include "../runtime.hpp"
 
 namespace luahammer::ops {
@@ -28,6 +30,8 @@ namespace {
 void store_field(Runtime& rt, const Op& op, bool raw) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
     const Value& v = rt.slots[op.b];
+    note_shape(op.code, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
+    note_shape(op.code, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(v) : 0);
     if (op.n & 1) {
       const lua_Integer key{op.n % 4 + 1};
       raw ? t->raw_set(key, v) : t->set(key, v);
@@ -45,19 +49,40 @@ void set_field(Runtime& rt, const Op& op) { store_field(rt, op, false); }
 void get_field(Runtime& rt, const Op& op) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
     Table table = *t;
+    note_shape(op.code, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
     rt.slots[op.b] = (op.n & 1) ? table.get(lua_Integer{op.n % 4 + 1}) : table.get("k" + std::to_string(op.n % 4));
   }
 }
 
 void raw_set_field(Runtime& rt, const Op& op) { store_field(rt, op, true); }
 
+namespace {
+// What an assignment of slot `from` lands on: the handle slot `onto` held before.
+void note_assignment(const Op& op, const Value& from, const Value& onto) {
+  if (!shapes_enabled()) return;
+  note_shape(op.code, ShapeDim::ValueKind, shape_kind_of(from));
+  const cxxlua::Reference* old = onto.reference();
+  const cxxlua::Reference* now = from.reference();
+  int target = kTargetNoHandle;
+  if (old != nullptr && old->valid()) {
+    if (!old->state_alive())
+      target = kTargetClosedState;
+    else
+      target = now == nullptr || now->core() == old->core() ? kTargetSameState : kTargetOtherState;
+  }
+  note_shape(op.code, ShapeDim::Target, target);
+}
+}  // namespace
+
 void copy_handle(Runtime& rt, const Op& op) {
   rt.acted = !rt.slots[op.a].is_nil();
+  note_assignment(op, rt.slots[op.a], rt.slots[op.b]);
   rt.slots[op.b] = rt.slots[op.a];
 }
 
 void move_handle(Runtime& rt, const Op& op) {
   rt.acted = !rt.slots[op.a].is_nil();
+  note_assignment(op, rt.slots[op.a], rt.slots[op.b]);
   rt.slots[op.b] = std::move(rt.slots[op.a]);
   rt.slots[op.a] = Value();
 }
