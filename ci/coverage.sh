@@ -6,7 +6,9 @@
 #   Replays, for every fuzz target T: corpus/T, corpus/regressions/T, and CORPUS_ROOT/T for
 #   each CORPUS_ROOT given (for example the nightly's out/nightly/corpus).
 #   Writes DIR/html/index.html, DIR/report.txt (per file) and DIR/coverage.json (totals),
-#   and prints one line per area. DIR defaults to out/coverage.
+#   and prints one line per area; for the op-program targets, DIR/shapes.json: the cells of
+#   the shape table (harness/opvm/include/luahammer/opvm/shapes.def) the corpora reach, and
+#   the ones never reached. DIR defaults to out/coverage.
 # Exit status: 0 done, 1 a replay reported a finding (coverage still written), 2 usage/setup.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +57,7 @@ if [ -n "$targets" ]; then
 fi
 
 rm -rf "$out/profiles" "$out/html"; mkdir -p "$out/profiles"
+rm -f "$out/shapes.tsv" "$out/shapes.json"; : > "$out/empty-input"
 status=0; objects=()
 for t in "${all[@]}"; do
   dirs=()
@@ -65,6 +68,11 @@ for t in "${all[@]}"; do
   [ -x "$replay" ] || { echo "coverage: $t: no replay binary (build the coverage preset)"; status=1; continue; }
   objects+=(-object "$replay")
   [ ${#dirs[@]} -gt 0 ] || { echo "coverage: $t: no corpus to replay"; continue; }
+  # An op-program target's replay also counts the shape table's cells its inputs reach
+  # (--shapes-tsv; other targets refuse the flag, which an empty input shows first).
+  shape_args=()
+  "$replay" --shapes-tsv "$out/probe.tsv" "$out/empty-input" >/dev/null 2>&1 && shape_args=(--shapes-tsv "$out/shapes.tsv")
+  rm -f "$out/probe.tsv"
   # In batches: an input that crashes (a finding, or memory corruption the coverage build
   # has no sanitizer to stop) loses only its batch, whose inputs then run one by one.
   find -L "${dirs[@]}" -type f ! -name '*.explain' ! -name '*.expect' | sort > "$out/$t.inputs"
@@ -75,7 +83,7 @@ for t in "${all[@]}"; do
   for batch in "$out/$t.batch."*; do
     [ -e "$batch" ] || continue
     mapfile -t inputs < "$batch"
-    if ! LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$replay" "${inputs[@]}" >>"$out/$t.log" 2>&1; then
+    if ! LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$replay" "${shape_args[@]}" "${inputs[@]}" >>"$out/$t.log" 2>&1; then
       for input in "${inputs[@]}"; do
         LLVM_PROFILE_FILE="$out/profiles/$t-%p.profraw" "$replay" "$input" >/dev/null 2>&1 ||
           echo "$input" >> "$out/$t.crashing"
@@ -179,5 +187,24 @@ import os; os.replace(sys.argv[2] + '.tmp', sys.argv[2])
 for k, v in result.items():
     print(f"coverage: {k}: {v['percent']:.2f}% of lines ({v['lines_covered']}/{v['lines']})")
 EOF
+# The shape table (issue 21): each meaningful cell summed over the op targets' replays (a
+# batch that stopped on a finding is not counted); written beside coverage.json.
+if [ -s "$out/shapes.tsv" ]; then
+  python3 - "$out/shapes.tsv" "$out/shapes.json" <<'EOF'
+import json, os, sys
+cells = {}
+for line in open(sys.argv[1]):
+    op, dim, value, inputs = line.rstrip('\n').split('\t')
+    cells[(op, dim, value)] = cells.get((op, dim, value), 0) + int(inputs)
+reached = sum(1 for n in cells.values() if n > 0)
+never = sorted(f"{op} {dim} {value}" for (op, dim, value), n in cells.items() if n == 0)
+result = {'meaningful': len(cells), 'reached': reached,
+          'percent': round(100.0 * reached / len(cells), 2) if cells else 0.0, 'never_reached': never}
+json.dump(result, open(sys.argv[2] + '.tmp', 'w'), indent=2)
+os.replace(sys.argv[2] + '.tmp', sys.argv[2])
+print(f"coverage: shape table: {reached} of {len(cells)} meaningful cells reached ({result['percent']:.2f}%; "
+      f"the ones never reached in {sys.argv[2]})")
+EOF
+fi
 echo "coverage: html report in $out/html/index.html"
 exit $status

@@ -35,6 +35,7 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
 // For the replay's --shapes: shape coverage on, then the report (op-program targets only).
 void luahammer_fuzz_enable_shapes();
 std::string luahammer_fuzz_shape_report();
+std::string luahammer_fuzz_shape_tsv();
 
 // libFuzzer's byte mutator; weak, so the replay binaries (no libFuzzer) link without it
 // (they never mutate).
@@ -55,6 +56,7 @@ extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, st
   }                                                                                                                  \
   void luahammer_fuzz_enable_shapes() { luahammer::enable_shapes(true); }                                            \
   std::string luahammer_fuzz_shape_report() { return luahammer::shape_report(); }                                    \
+  std::string luahammer_fuzz_shape_tsv() { return luahammer::shape_tsv(); }                                          \
   extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,         \
                                                  unsigned seed) {                                                    \
     static const luahammer::fuzz::TargetSpec spec = spec_function();                                                 \

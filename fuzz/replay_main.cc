@@ -1,6 +1,6 @@
 // Standalone replay for builds without libFuzzer (tsan, gcc, coverage): runs
 // LLVMFuzzerTestOneInput over files and folders of inputs.
-// usage: <target>_replay [--explain] [--check-decoding] [--keep-going] [--shapes] PATH…
+// usage: <target>_replay [--explain] [--check-decoding] [--keep-going] [--shapes | --shapes-tsv FILE] PATH…
 // Inputs are regular files of at most kMaxInputBytes (a FIFO or a device is refused, never
 // read until it ends); a path that cannot be read is a usage error (exit 2), not "no finding".
 // --check-decoding: an input F with a sibling F.explain (its decoding when it was
@@ -11,7 +11,9 @@
 // a crash) is named and the replay goes on with the next; the exit status is 1 if any did.
 // Figures printed per input (--explain's argument checks) then cover the whole folder.
 // --shapes (op-program targets): after the last input, which cells of the shape table
-// (harness/opvm/include/luahammer/opvm/shapes.def) the inputs reached, and by how many.
+// (harness/opvm/include/luahammer/opvm/shapes.def) the inputs reached, and by how many;
+// --shapes-tsv FILE: the same cells appended to FILE as "op, dimension, value, inputs"
+// lines, for summing replays (ci/coverage.sh).
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size);
 // Op-program targets define these (fuzz_target.hpp); others do not, so they are weak here.
 void luahammer_fuzz_enable_shapes() __attribute__((weak));
 std::string luahammer_fuzz_shape_report() __attribute__((weak));
+std::string luahammer_fuzz_shape_tsv() __attribute__((weak));
 
 namespace {
 
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
   bool check_decoding = false;
   bool keep_going = false;
   bool shapes = false;
+  std::string shapes_tsv;
   std::vector<std::string> files;
   int paths = 0;
   for (int i = 1; i < argc; ++i) {
@@ -96,14 +100,21 @@ int main(int argc, char** argv) {
       keep_going = true;
     } else if (arg == "--shapes") {
       shapes = true;
+    } else if (arg == "--shapes-tsv") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "replay: --shapes-tsv needs a file name\n");
+        return 2;
+      }
+      shapes_tsv = argv[++i];
     } else if (arg == "-h" || arg == "--help") {
       std::printf(
-          "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes] PATH...\n"
+          "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | --shapes-tsv FILE] PATH...\n"
           "  replays each input file (folders recursively);\n"
           "  --check-decoding: an input F with a sibling F.explain must still decode to it\n"
           "  --keep-going: each input in a child process; one ending in a finding is named and the\n"
           "    replay goes on (exit status 1 if any did)\n"
-          "  --shapes: then the cells of the shape table the inputs reached (op-program targets)\n",
+          "  --shapes: then the cells of the shape table the inputs reached (op-program targets)\n"
+          "  --shapes-tsv FILE: those cells appended to FILE, a line each\n",
           argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -114,6 +125,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (!shapes_tsv.empty()) shapes = true;
   if (shapes && (keep_going || luahammer_fuzz_shape_report == nullptr)) {
     std::fprintf(stderr, "replay: --shapes %s\n",
                  keep_going ? "counts in one process: it does not go with --keep-going"
@@ -121,9 +133,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (paths == 0) {
-    std::fprintf(
-        stderr, "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes] PATH...)\n",
-        argv[0]);
+    std::fprintf(stderr,
+                 "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | "
+                 "--shapes-tsv FILE] PATH...)\n",
+                 argv[0]);
     return 2;
   }
   LLVMFuzzerInitialize(&argc, &argv);
@@ -182,7 +195,17 @@ int main(int argc, char** argv) {
     std::printf("replayed %zu input(s): %zu ended in a finding\n", files.size(), findings);
     return 1;
   }
-  if (shapes) std::printf("%s", luahammer_fuzz_shape_report().c_str());
+  if (shapes && !shapes_tsv.empty()) {
+    std::FILE* out = std::fopen(shapes_tsv.c_str(), "a");
+    if (out == nullptr) {
+      std::fprintf(stderr, "replay: cannot append to '%s'\n", shapes_tsv.c_str());
+      return 2;
+    }
+    std::fputs(luahammer_fuzz_shape_tsv().c_str(), out);
+    std::fclose(out);
+  } else if (shapes) {
+    std::printf("%s", luahammer_fuzz_shape_report().c_str());
+  }
   std::printf("replayed %zu input(s): no finding\n", files.size());
   return 0;
 }

@@ -146,6 +146,12 @@ def write_reports(args, run_state: RunState):
             f"<tr><td>{e(k)}</td><td>{v['lines']}</td><td>{v['percent']:.2f}%</td></tr>"
             for k, v in coverage.items()) + "</table><p><a href=\"coverage/html/index.html\">"
             "line-by-line coverage (llvm-cov)</a></p>")
+    shapes = read_json(os.path.join(args.out, "coverage", "shapes.json"), None)
+    if shapes:
+        cov_html += (f"<p>Shape table (<code>shapes.def</code>): {shapes['reached']} of {shapes['meaningful']} "
+                     f"meaningful cells reached ({shapes['percent']:.2f}%); never reached: "
+                     f"{e(', '.join(shapes.get('never_reached', [])[:20]))}"
+                     f"{' …' if len(shapes.get('never_reached', [])) > 20 else ''}</p>")
     escape_rows = "".join(
         f"<tr><td>{e(x['target'])}</td><td><code>{e(x['signature'])}</code></td><td>{x.get('count', 1)}</td>"
         f"<td><code>{e(x['reproduce'])}</code></td></tr>" for x in escapes)

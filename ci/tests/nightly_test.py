@@ -263,6 +263,19 @@ class History(unittest.TestCase):
         self.assertEqual(checks, {"callables": 3, "callables_past": 2, "calls": 6, "calls_past": 4,
                                   "never_past": ["m.g"], "inputs_with_findings": 1})
 
+    def test_the_report_shows_the_shape_table_beside_line_coverage(self):
+        folder = os.path.join(self.args.out, "coverage")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "coverage.json"), "w") as f:
+            json.dump({"binding core": {"lines_covered": 9, "lines": 10, "percent": 90.0}}, f)
+        with open(os.path.join(folder, "shapes.json"), "w") as f:
+            json.dump({"meaningful": 4, "reached": 3, "percent": 75.0,
+                       "never_reached": ["copy_handle onto a handle of a closed state"]}, f)
+        nightly.write_reports(self.args, self.night("20260103-000000", 10, 5))
+        page = open(os.path.join(self.args.out, "report.html")).read()
+        self.assertIn("3 of 4 meaningful cells reached (75.00%)", page)
+        self.assertIn("copy_handle onto a handle of a closed state", page)
+
     def test_nights_accumulate_and_the_report_plots_them(self):
         history.record_night(self.args.out, self.night("20260101-000000", 10, 5), None)
         history.record_night(self.args.out, self.night("20260102-000000", 12, 6), {"binding": {"percent": 80.0}})

@@ -215,6 +215,21 @@ std::string shape_report() {
   return out;
 }
 
+std::string shape_tsv() {
+  std::string out;
+  for (std::size_t r = 0; r < kRowCount; ++r) {
+    for (unsigned d = 0; d < kDims; ++d) {
+      const auto dim = static_cast<ShapeDim>(d);
+      for (int v = 0; v < values_of(dim); ++v) {
+        if (!meaningful(r, dim, v)) continue;
+        out += std::string(op_name(table::kRows[r].op)) + "\t" + kDimNames[d] + "\t" + value_name(dim, v) + "\t" +
+               std::to_string(inputs[r][d][static_cast<std::size_t>(v)].load()) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
 void reset_shapes() {
   input_count = 0;
   for (auto& row : current)

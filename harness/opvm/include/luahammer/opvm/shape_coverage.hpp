@@ -63,6 +63,9 @@ ShapeTotals shape_totals();
 long shape_cell_inputs(OpCode op, ShapeDim dim, int value);
 // Per row, each meaningful cell with the number of inputs that reached it, and a summary.
 std::string shape_report();
+// The same cells as lines "<op>\t<dimension>\t<value>\t<inputs>\n", for summing runs
+// (ci/coverage.sh adds the replays of every op target and batch).
+std::string shape_tsv();
 void reset_shapes();
 
 }  // namespace luahammer
