@@ -187,6 +187,12 @@ ShapeTotals shape_totals() {
   return totals;
 }
 
+std::vector<OpCode> shape_row_ops() {
+  std::vector<OpCode> out;
+  for (const auto& row : table::kRows) out.push_back(row.op);
+  return out;
+}
+
 long shape_cell_inputs(OpCode op, ShapeDim dim, int value) {
   const int row = row_of(op);
   if (row < 0 || value < 0 || value >= kMaxValues || !meaningful(static_cast<std::size_t>(row), dim, value)) return -1;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cxxlua/error.hpp>
 #include <luahammer/opvm/op_vm.hpp>
 
 namespace luahammer {
@@ -92,6 +93,54 @@ TEST_F(ShapeCoverage, NothingIsRecordedWhileItIsOff) {
   EXPECT_EQ(shape_totals().reached, 0);
   EXPECT_EQ(shape_totals().inputs, 0);
 }
+
+// Tests from the table: every entry point whose row lists "state closed" as an outcome,
+// called on a handle whose state was closed, raises exactly that (and nothing else, no
+// crash, no other error kind): the handle outlived its state, the binding must notice.
+std::vector<Op> handles_for(OpCode op) {
+  switch (op) {
+    case OpCode::CallFunction:
+    case OpCode::CallManyArgs: return {make_op(OpCode::CreateHostFunction, 0, 0, 2)};
+    case OpCode::CallStored: return {make_op(OpCode::CreateHostFunction, 0, 0, 2), make_op(OpCode::StoreFunction, 0)};
+    case OpCode::ResumeCoroutine:
+      return {make_op(OpCode::CreateHostFunction, 0, 0, 2), make_op(OpCode::CreateCoroutine, 0, 3)};
+    case OpCode::SetField:
+    case OpCode::RawSetField:
+    case OpCode::GetField: return {make_op(OpCode::CreateTable, 0)};
+    default: return {};
+  }
+}
+
+class AfterClose : public ShapeCoverage, public ::testing::WithParamInterface<OpCode> {};
+
+TEST_P(AfterClose, AHandleOfAClosedStateRaisesStateClosed) {
+  const OpCode op = GetParam();
+  const std::vector<Op> setup = handles_for(op);
+  ASSERT_FALSE(setup.empty()) << op_name(op) << ": no handles to make for this row (add them to handles_for)";
+  OpProgram program;
+  program.ops.push_back(make_op(OpCode::CreateState));
+  program.ops.insert(program.ops.end(), setup.begin(), setup.end());
+  program.ops.push_back(make_op(OpCode::CloseState));
+  program.ops.push_back(make_op(op, 0, 1, 1));
+  run_program(program);
+  end_shape_input();
+  const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
+  EXPECT_EQ(shape_cell_inputs(op, ShapeDim::Outcome, closed), 1) << op_name(op);
+  for (int outcome = 0; outcome < kOutcomeCount; ++outcome)
+    if (outcome != closed)
+      EXPECT_LE(shape_cell_inputs(op, ShapeDim::Outcome, outcome), 0) << op_name(op) << " " << outcome;
+}
+
+std::vector<OpCode> rows_listing_state_closed() {
+  std::vector<OpCode> out;
+  const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
+  for (OpCode op : shape_row_ops())
+    if (shape_cell_inputs(op, ShapeDim::Outcome, closed) >= 0) out.push_back(op);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(ShapeTable, AfterClose, ::testing::ValuesIn(rows_listing_state_closed()),
+                         [](const ::testing::TestParamInfo<OpCode>& info) { return std::string(op_name(info.param)); });
 
 }  // namespace
 }  // namespace luahammer

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <luahammer/opvm/op_vm.hpp>
 
@@ -59,6 +60,8 @@ struct ShapeTotals {
   long inputs = 0;
 };
 ShapeTotals shape_totals();
+// The ops the table has a row for, in its order.
+std::vector<OpCode> shape_row_ops();
 // How many inputs reached one cell; -1 if the cell is not a meaningful one of the table.
 long shape_cell_inputs(OpCode op, ShapeDim dim, int value);
 // Per row, each meaningful cell with the number of inputs that reached it, and a summary.
