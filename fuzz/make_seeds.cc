@@ -1,8 +1,10 @@
 // Seed corpus generator for the op-program targets: draws random programs of the
 // target's menu (random_program) from a fixed seed and keeps those that add something the
 // kept ones do not exercise yet (an op, or a variant its row names: a snippet, a hook
-// action), naming each file for what it adds. Deterministic: seeds are regenerated with
-// ci/make-seeds.sh when an op or snippet is added (old seeds keep their meaning).
+// action), naming each file for what it adds. Then a second pass runs programs with shape
+// coverage on and keeps those that reach a cell of the shape table (shapes.def) no kept
+// seed reaches ("shape-<op>-<dimension>-<value>"). Deterministic: seeds are regenerated
+// with ci/make-seeds.sh when an op, snippet or table row is added (old seeds keep their meaning).
 // usage: make_seeds TARGET OUTDIR [COUNT]   (COUNT: at most that many new seeds)
 #include <dirent.h>
 
@@ -15,6 +17,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <luahammer/opvm/shape_coverage.hpp>
 
 #include "fuzz_target.hpp"
 
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
   const std::string target = argv[1];
   const std::string out = argv[2];
   const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 128;
+  constexpr int shape_attempts = 3000;  // programs run for the shape pass
   luahammer::fuzz::TargetSpec spec;
   try {
     spec = luahammer::fuzz::spec_for(target);
@@ -68,6 +73,7 @@ int main(int argc, char** argv) {
   // The seeds already there stay as they are (their meaning never changes: docs/op-programs.md);
   // new ones are added for what they do not cover yet, numbered after them.
   std::set<std::string> covered;
+  std::vector<std::vector<std::uint8_t>> seeds;  // every seed kept, old and new
   long kept = 0;
   if (DIR* dir = opendir(out.c_str())) {
     std::vector<std::string> names;
@@ -81,10 +87,32 @@ int main(int argc, char** argv) {
       const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       const auto features = features_of(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program));
       covered.insert(features.begin(), features.end());
+      seeds.push_back(bytes);
       kept = std::max(kept, std::strtol(existing.c_str(), nullptr, 10));
     }
   }
   const long first_new = kept;
+  // Writes a new seed named for (up to three of) the features it adds.
+  const auto write_seed = [&](const std::vector<std::uint8_t>& bytes, const std::vector<std::string>& added) {
+    std::string name = (kept < 9 ? "0" : "") + std::to_string(kept + 1);
+    for (std::size_t i = 0; i < added.size() && i < 3; ++i) name += "-" + added[i];
+    const std::string path = out + "/" + name;
+    {
+      std::ofstream file(path + ".tmp", std::ios::binary);
+      file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      if (!file) {
+        std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
+        return false;
+      }
+    }
+    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+      std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
+      return false;
+    }
+    seeds.push_back(bytes);
+    ++kept;
+    return true;
+  };
   std::mt19937_64 rng(0x5eed);
   for (int attempt = 0; attempt < 200000 && kept - first_new < count; ++attempt) {
     const std::vector<std::uint8_t> bytes = luahammer::random_program(rng, spec.program, 64 + rng() % 448);
@@ -94,23 +122,34 @@ int main(int argc, char** argv) {
       if (!covered.count(feature)) added.push_back(feature);
     }
     if (added.empty()) continue;
-    std::string name = (kept < 9 ? "0" : "") + std::to_string(kept + 1);
-    for (std::size_t i = 0; i < added.size() && i < 3; ++i) name += "-" + added[i];
-    const std::string path = out + "/" + name;
-    {
-      std::ofstream file(path + ".tmp", std::ios::binary);
-      file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-      if (!file) {
-        std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
-        return 1;
-      }
-    }
-    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-      std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
-      return 1;
-    }
+    if (!write_seed(bytes, added)) return 1;
     covered.insert(added.begin(), added.end());
-    ++kept;
+  }
+  // Shape cells: what the kept seeds reach when they run, then programs that reach more.
+  luahammer::enable_shapes(true);
+  for (const auto& bytes : seeds) {
+    (void)luahammer::run_program(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program), spec.run);
+    luahammer::end_shape_input();
+  }
+  std::vector<std::string> reached = luahammer::shape_cells_reached();
+  std::sort(reached.begin(), reached.end());
+  std::mt19937_64 shape_rng(0x5ba9e);
+  for (int attempt = 0; attempt < shape_attempts && kept - first_new < count; ++attempt) {
+    const std::vector<std::uint8_t> bytes = luahammer::random_program(shape_rng, spec.program, 64 + shape_rng() % 448);
+    (void)luahammer::run_program(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program), spec.run);
+    luahammer::end_shape_input();
+    std::vector<std::string> now = luahammer::shape_cells_reached();
+    if (now.size() == reached.size()) continue;
+    std::sort(now.begin(), now.end());
+    std::vector<std::string> added;
+    std::set_difference(now.begin(), now.end(), reached.begin(), reached.end(), std::back_inserter(added));
+    for (auto& cell : added) {
+      cell = "shape " + cell;
+      for (char& ch : cell)
+        if (ch == ' ' || ch == '(' || ch == ')' || ch == ':' || ch == ',') ch = '_';
+    }
+    if (!write_seed(bytes, added)) return 1;
+    reached = std::move(now);
   }
   std::printf("make_seeds: %s: %ld new seeds (%ld in all) covering %zu features\n", target.c_str(), kept - first_new,
               kept, covered.size());

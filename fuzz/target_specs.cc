@@ -22,7 +22,7 @@ TargetSpec spec_hooks() {
       OpCode::CallFunction,   OpCode::LoadSnippet,     OpCode::LoadGenerated,   OpCode::SetHookPlan,
       OpCode::RemoveHook,     OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CopyHandle,
       OpCode::GcCollect,      OpCode::CloseState,      OpCode::CreateState,     OpCode::ThreadHook,
-      OpCode::ResetCoroutine, OpCode::StartAsync,      OpCode::BlockOn};
+      OpCode::ResetCoroutine, OpCode::StartAsync,      OpCode::BlockOn,         OpCode::CreateScalar};
   return spec;
 }
 
@@ -36,7 +36,8 @@ TargetSpec spec_stored_functions() {
                        OpCode::DropHandle,      OpCode::CallFunction,       OpCode::CreateCoroutine,
                        OpCode::ResumeCoroutine, OpCode::CreateTable,        OpCode::SetField,
                        OpCode::GetField,        OpCode::GcCollect,          OpCode::GcStep,
-                       OpCode::ResetCoroutine,  OpCode::InspectState};
+                       OpCode::ResetCoroutine,  OpCode::InspectState,       OpCode::CreateScalar,
+                       OpCode::TableAnyKey};
   return spec;
 }
 
@@ -59,7 +60,7 @@ TargetSpec spec_coroutines_async() {
       OpCode::PollAsync,       OpCode::WakeAll,         OpCode::DropAsync,      OpCode::LoadSnippet,
       OpCode::LoadGenerated,   OpCode::CallFunction,    OpCode::SetHookPlan,    OpCode::RemoveHook,
       OpCode::GcCollect,       OpCode::DropHandle,      OpCode::CopyHandle,     OpCode::CreateHostFunction,
-      OpCode::ThreadHook,      OpCode::ResetCoroutine,  OpCode::BlockOn};
+      OpCode::ThreadHook,      OpCode::ResetCoroutine,  OpCode::BlockOn,        OpCode::CreateScalar};
   return spec;
 }
 

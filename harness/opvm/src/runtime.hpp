@@ -85,6 +85,8 @@ std::string feature_borrow_userdata(const Op& op);
 std::string feature_hook_plan(const Op& op);
 std::string feature_set_memory_limit(const Op& op);
 std::string feature_call_many_args(const Op& op);
+std::string feature_create_scalar(const Op& op);
+std::string feature_table_any_key(const Op& op);
 }  // namespace ops
 
 }  // namespace luahammer

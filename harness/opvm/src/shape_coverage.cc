@@ -187,6 +187,17 @@ ShapeTotals shape_totals() {
   return totals;
 }
 
+std::vector<std::string> shape_cells_reached() {
+  std::vector<std::string> out;
+  for (std::size_t r = 0; r < kRowCount; ++r)
+    for (unsigned d = 0; d < kDims; ++d)
+      for (int v = 0; v < values_of(static_cast<ShapeDim>(d)); ++v)
+        if (meaningful(r, static_cast<ShapeDim>(d), v) && inputs[r][d][static_cast<std::size_t>(v)].load() > 0)
+          out.push_back(std::string(op_name(table::kRows[r].op)) + " " + kDimNames[d] + " " +
+                        value_name(static_cast<ShapeDim>(d), v));
+  return out;
+}
+
 std::vector<OpCode> shape_row_ops() {
   std::vector<OpCode> out;
   for (const auto& row : table::kRows) out.push_back(row.op);

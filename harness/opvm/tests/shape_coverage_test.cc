@@ -106,7 +106,8 @@ std::vector<Op> handles_for(OpCode op) {
       return {make_op(OpCode::CreateHostFunction, 0, 0, 2), make_op(OpCode::CreateCoroutine, 0, 3)};
     case OpCode::SetField:
     case OpCode::RawSetField:
-    case OpCode::GetField: return {make_op(OpCode::CreateTable, 0)};
+    case OpCode::GetField:
+    case OpCode::TableAnyKey: return {make_op(OpCode::CreateTable, 0)};
     default: return {};
   }
 }

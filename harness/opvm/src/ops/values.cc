@@ -1,4 +1,6 @@
 // Ops on values: tables, strings, and the handles in the slots (copy, move, drop).
+#include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -127,6 +129,74 @@ void inspect_table(Runtime& rt, const Op& op) {
   } else if (const cxxlua::String* s = rt.slot_as<cxxlua::String>(op.a)) {
     rt.slots[op.b] = Value(static_cast<lua_Integer>(s->size()));
   }
+}
+
+// A value of each kind the other creators never make: booleans, floats at the edges (NaN,
+// the infinities, -0.0, past 2^53), integers at the edges, light userdata, nil, strings
+// with an embedded zero, empty or longer than a short string. For the shape table's
+// argument, key and value kinds (shapes.def).
+void create_scalar(Runtime& rt, const Op& op) {
+  const std::uint32_t pick = op.n >> 3;
+  switch (op.n % 8) {
+    case 0: rt.slots[op.a] = Value((pick & 1) != 0); break;
+    case 1: {
+      constexpr lua_Number kFloats[] = {0.5,
+                                        -0.0,
+                                        std::numeric_limits<lua_Number>::quiet_NaN(),
+                                        std::numeric_limits<lua_Number>::infinity(),
+                                        -std::numeric_limits<lua_Number>::infinity(),
+                                        1e308,
+                                        9007199254740993.0,
+                                        3.0};
+      rt.slots[op.a] = Value(kFloats[pick % std::size(kFloats)]);
+      break;
+    }
+    case 2: {
+      constexpr lua_Integer kIntegers[] = {LUA_MININTEGER, LUA_MAXINTEGER, 0, -1};
+      rt.slots[op.a] = Value(kIntegers[pick % std::size(kIntegers)]);
+      break;
+    }
+    case 3: rt.slots[op.a] = Value(cxxlua::LightUserData{(pick & 1) != 0 ? static_cast<void*>(&rt) : nullptr}); break;
+    case 4: rt.slots[op.a] = Value(); break;
+    default:
+      if (VmState* vm = rt.state_at(op.state)) {
+        std::string text;
+        if (op.n % 8 == 5) text = std::string("a\0b", 3) + std::string(pick % 8, 'z');  // an embedded zero
+        if (op.n % 8 == 7) text.assign(41 + pick % 300, 'L');                           // a long string
+        rt.slots[op.a] = vm->state->create_string(text);                                // 6: the empty string
+      }
+      break;
+  }
+  rt.acted = true;
+}
+
+std::string feature_create_scalar(const Op& op) {
+  static const char* const kNames[] = {"boolean",          "float",        "integer_edge", "light_userdata", "nil",
+                                       "string_with_zero", "empty_string", "long_string"};
+  return std::string("create_scalar_") + kNames[op.n % 8];
+}
+
+// The table in slot a, keyed by slot b's value, whatever its kind (nil, NaN, a table, a
+// function, …): set to slot b+1's value, raw_set, or get into slot b+1.
+void table_any_key(Runtime& rt, const Op& op) {
+  if (const Table* t = rt.slot_as<Table>(op.a)) {
+    Table table = *t;
+    const Value key = rt.slots[op.b];
+    const std::size_t other = (op.b + 1u) % kSlots;
+    const Value value = rt.slots[other];
+    note_shape(op.code, ShapeDim::KeyKind, shapes_enabled() ? shape_kind_of(key) : 0);
+    if (op.n % 3 != 2) note_shape(op.code, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(value) : 0);
+    switch (op.n % 3) {
+      case 0: table.set(key, value); break;
+      case 1: table.raw_set(key, value); break;
+      default: rt.slots[other] = table.get(key); break;
+    }
+  }
+}
+
+std::string feature_table_any_key(const Op& op) {
+  static const char* const kNames[] = {"set", "raw_set", "get"};
+  return std::string("table_any_key_") + kNames[op.n % 3];
 }
 
 std::string feature_inspect_table(const Op& op) { return "inspect_table_" + std::to_string(op.n % 9); }

@@ -60,6 +60,8 @@ struct ShapeTotals {
   long inputs = 0;
 };
 ShapeTotals shape_totals();
+// The meaningful cells reached so far, each as "<op> <dimension> <value>".
+std::vector<std::string> shape_cells_reached();
 // The ops the table has a row for, in its order.
 std::vector<OpCode> shape_row_ops();
 // How many inputs reached one cell; -1 if the cell is not a meaningful one of the table.
