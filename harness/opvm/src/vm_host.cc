@@ -73,7 +73,7 @@ void describe_probe(cxxlua::UserDataBuilder<Probe>& t) {
   t.index_fallback([](const Probe& p, Value key) -> Value {
     p.use();
     const auto* name = key.get_if<cxxlua::String>();
-    if (name != nullptr && name->to_std_string() == "twice") return Value(p.value * 2);
+    if (name != nullptr && name->to_std_string() == "twice") return Value(wrapping_add(p.value, p.value));
     if (name != nullptr && name->to_std_string() == "extra") return Value(p.extra);
     return Value();
   });
@@ -123,7 +123,9 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     }
     return args;
   }));
-  api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return a + b; }));
+  // Integer arithmetic wraps around, as Lua's own does (math.maxinteger + 1 is mininteger):
+  // a host function must not be undefined behaviour on the values a script passes.
+  api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return wrapping_add(a, b); }));
   api.set("concat", state.create_function([](std::string s, lua_Integer n) { return s + std::to_string(n); }));
   api.set("light", state.create_function([host]() { return cxxlua::LightUserData{host}; }));
   api.set("fail", state.create_function([](Value v) -> int {
@@ -193,7 +195,7 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
     {
       std::lock_guard<std::mutex> lock(host->mutex);
-      host->to_complete.emplace_back(completion, n * 2);
+      host->to_complete.emplace_back(completion, wrapping_add(n, n));
     }
     return [completion](StateHandle&, const cxxlua::Waker& waker) -> std::optional<MultiValue> {
       if (auto v = completion->poll(waker)) return MultiValue{Value(*v)};

@@ -150,6 +150,34 @@ TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
   EXPECT_GE(stats.clean_errors, 2u);  // both calls after close
 }
 
+// Found by ci/make-seeds.sh once create_scalar made integers at the edges: the harness's own
+// host functions added integers with C++'s +, undefined on overflow (UBSan aborted on
+// math.maxinteger + math.maxinteger). They wrap as Lua's integers do.
+TEST(OpProgram, HostFunctionsAddIntegersAtTheEdgesAsLuaDoes) {
+  OpProgram program;
+  auto op = [](OpCode code, std::uint8_t a = 0, std::uint8_t b = 0, std::uint32_t n = 0) {
+    Op o;
+    o.code = code;
+    o.a = a;
+    o.b = b;
+    o.n = n;
+    return o;
+  };
+  const std::uint32_t max_integer = 2 | (1u << 3);  // create_scalar: integer edge 1, math.maxinteger
+  program.ops = {op(OpCode::CreateState), op(OpCode::CreateHostFunction, 0, 0, 0),
+                 op(OpCode::CreateScalar, 1, 0, max_integer), op(OpCode::CreateScalar, 2, 0, max_integer),
+                 op(OpCode::CallFunction, 0, 1, 2)};
+  const RunStats stats = run_program(program);
+  EXPECT_EQ(stats.clean_errors, 0u);
+  VmState vm = make_vm_state(false, 16 * 1024 * 1024, 200000);
+  const cxxlua::Function add =
+      vm.state->load("return host.add(math.maxinteger, 1), host.add(math.mininteger, -1)", "=t");
+  const cxxlua::MultiValue sums = add.call_values({});
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(*sums[0].get_if<lua_Integer>(), LUA_MININTEGER);
+  EXPECT_EQ(*sums[1].get_if<lua_Integer>(), LUA_MAXINTEGER);
+}
+
 // The liveness oracle at the end of a program: an async call whose wake was lost stays
 // pending through every wake-and-poll round and is reported; with its wake it finishes.
 // The lost wake is simulated by dropping the host's pending completions before the op

@@ -20,7 +20,7 @@ constexpr std::uint32_t kManyArgs[] = {19, 20, 21, 40, 255, 299};
 
 Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) {
   switch (variant) {
-    case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return a + b; });
+    case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return wrapping_add(a, b); });
     case 1: return state.create_function([](std::string s) { return s + "!"; });
     case 2: return state.create_function([](MultiValue args) { return args; });
     case 3: return state.create_function([]() -> int { throw std::runtime_error("host function failed"); });

@@ -17,6 +17,11 @@
 
 namespace luahammer {
 
+// a + b as Lua computes it for integers: wrapping around (no undefined overflow).
+inline lua_Integer wrapping_add(lua_Integer a, lua_Integer b) {
+  return static_cast<lua_Integer>(static_cast<lua_Unsigned>(a) + static_cast<lua_Unsigned>(b));
+}
+
 // The chunk name of the one snippet allowed to fail host.check (a self-check of Lua's
 // own semantics under hooks); the sandbox never gives a loaded chunk this name.
 inline constexpr const char* kSelfCheckChunk = "=self-check";
