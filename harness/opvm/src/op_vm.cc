@@ -271,13 +271,13 @@ void Runtime::execute(const Op& op) {
   try {
     op_info(op.code)->execute(*this, op);
     if (!acted) ++stats.idle_ops;
-    if (acted) note_shape(op.code, ShapeDim::Outcome, kOutcomeOk);
+    if (acted) note_shape(op, ShapeDim::Outcome, kOutcomeOk);
   } catch (const cxxlua::Error& e) {
     ++stats.clean_errors;
-    note_shape(op.code, ShapeDim::Outcome, shape_outcome_of(&e));
+    note_shape(op, ShapeDim::Outcome, shape_outcome_of(&e));
   } catch (const std::exception& e) {
     ++stats.clean_errors;  // e.g. a Fragile constructor refusing a value
-    note_shape(op.code, ShapeDim::Outcome, shape_outcome_of(&e));
+    note_shape(op, ShapeDim::Outcome, shape_outcome_of(&e));
   }
 }
 

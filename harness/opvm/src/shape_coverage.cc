@@ -38,13 +38,13 @@ constexpr unsigned WrongState = outcome(cxxlua::ErrorKind::WrongState);
 constexpr unsigned StdException = 1u << (kOutcomeCount - 1);
 
 struct Row {
-  OpCode op;
+  ShapeEntry entry;
   const char* api;
   unsigned dimensions;
   unsigned outcomes;
 };
 constexpr Row kRows[] = {
-#define LUAHAMMER_SHAPE_ROW(Op, api, dimensions, outcomes) {OpCode::Op, api, dimensions, outcomes},
+#define LUAHAMMER_SHAPE_ROW(Entry, api, dimensions, outcomes) {ShapeEntry::Entry, api, dimensions, outcomes},
 #include <luahammer/opvm/shapes.def>
 #undef LUAHAMMER_SHAPE_ROW
 };
@@ -99,11 +99,7 @@ bool meaningful(std::size_t row, ShapeDim dim, int value) {
   return (r.dimensions & (1u << static_cast<unsigned>(dim))) != 0 && value < values_of(dim);
 }
 
-int row_of(OpCode op) {
-  for (std::size_t i = 0; i < kRowCount; ++i)
-    if (table::kRows[i].op == op) return static_cast<int>(i);
-  return -1;
-}
+std::size_t row_of(ShapeEntry entry) { return static_cast<std::size_t>(entry); }
 
 std::array<std::array<std::array<std::atomic<bool>, kMaxValues>, kDims>, kRowCount> current{};
 std::array<std::array<std::array<std::atomic<long>, kMaxValues>, kDims>, kRowCount> inputs{};
@@ -152,12 +148,35 @@ int shape_outcome_of(const std::exception* error) {
 void enable_shapes(bool on) { enabled = on; }
 bool shapes_enabled() { return enabled.load(std::memory_order_relaxed); }
 
-void note_shape(OpCode op, ShapeDim dim, int value) {
+std::optional<ShapeEntry> shape_entry_of(const Op& op) {
+  switch (op.code) {
+    case OpCode::CallFunction:
+    case OpCode::CallManyArgs: return ShapeEntry::FunctionCallValues;
+    case OpCode::CallStored: return ShapeEntry::FunctionCall;
+    case OpCode::ResumeCoroutine: return ShapeEntry::ThreadResume;
+    case OpCode::SetField: return ShapeEntry::TableSet;
+    case OpCode::RawSetField: return ShapeEntry::TableRawSet;
+    case OpCode::GetField: return ShapeEntry::TableGet;
+    case OpCode::TableAnyKey:
+      return op.n % 3 == 0 ? ShapeEntry::TableSet : op.n % 3 == 1 ? ShapeEntry::TableRawSet : ShapeEntry::TableGet;
+    case OpCode::CopyHandle: return ShapeEntry::ValueCopy;
+    case OpCode::MoveHandle: return ShapeEntry::ValueMove;
+    default: return std::nullopt;
+  }
+}
+
+const char* shape_entry_name(ShapeEntry entry) { return table::kRows[row_of(entry)].api; }
+
+void note_shape(ShapeEntry entry, ShapeDim dim, int value) {
   if (!shapes_enabled()) return;
-  const int row = row_of(op);
-  if (row < 0 || value < 0 || value >= kMaxValues || !meaningful(static_cast<std::size_t>(row), dim, value)) return;
-  current[static_cast<std::size_t>(row)][static_cast<unsigned>(dim)][static_cast<std::size_t>(value)].store(
-      true, std::memory_order_relaxed);
+  const std::size_t row = row_of(entry);
+  if (row >= kRowCount || value < 0 || value >= kMaxValues || !meaningful(row, dim, value)) return;
+  current[row][static_cast<unsigned>(dim)][static_cast<std::size_t>(value)].store(true, std::memory_order_relaxed);
+}
+
+void note_shape(const Op& op, ShapeDim dim, int value) {
+  if (!shapes_enabled()) return;
+  if (const auto entry = shape_entry_of(op)) note_shape(*entry, dim, value);
 }
 
 void end_shape_input() {
@@ -193,27 +212,27 @@ std::vector<std::string> shape_cells_reached() {
     for (unsigned d = 0; d < kDims; ++d)
       for (int v = 0; v < values_of(static_cast<ShapeDim>(d)); ++v)
         if (meaningful(r, static_cast<ShapeDim>(d), v) && inputs[r][d][static_cast<std::size_t>(v)].load() > 0)
-          out.push_back(std::string(op_name(table::kRows[r].op)) + " " + kDimNames[d] + " " +
+          out.push_back(std::string(table::kRows[r].api) + " " + kDimNames[d] + " " +
                         value_name(static_cast<ShapeDim>(d), v));
   return out;
 }
 
-std::vector<OpCode> shape_row_ops() {
-  std::vector<OpCode> out;
-  for (const auto& row : table::kRows) out.push_back(row.op);
+std::vector<ShapeEntry> shape_entries() {
+  std::vector<ShapeEntry> out;
+  for (const auto& row : table::kRows) out.push_back(row.entry);
   return out;
 }
 
-long shape_cell_inputs(OpCode op, ShapeDim dim, int value) {
-  const int row = row_of(op);
-  if (row < 0 || value < 0 || value >= kMaxValues || !meaningful(static_cast<std::size_t>(row), dim, value)) return -1;
-  return inputs[static_cast<std::size_t>(row)][static_cast<unsigned>(dim)][static_cast<std::size_t>(value)].load();
+long shape_cell_inputs(ShapeEntry entry, ShapeDim dim, int value) {
+  const std::size_t row = row_of(entry);
+  if (row >= kRowCount || value < 0 || value >= kMaxValues || !meaningful(row, dim, value)) return -1;
+  return inputs[row][static_cast<unsigned>(dim)][static_cast<std::size_t>(value)].load();
 }
 
 std::string shape_report() {
   std::string out = "shape coverage (cells of the shape table, harness/opvm/include/luahammer/opvm/shapes.def):\n";
   for (std::size_t r = 0; r < kRowCount; ++r) {
-    out += std::string("  ") + op_name(table::kRows[r].op) + " (" + table::kRows[r].api + ")\n";
+    out += std::string("  ") + table::kRows[r].api + "\n";
     for (unsigned d = 0; d < kDims; ++d) {
       const auto dim = static_cast<ShapeDim>(d);
       for (int v = 0; v < values_of(dim); ++v) {
@@ -239,7 +258,7 @@ std::string shape_tsv() {
       const auto dim = static_cast<ShapeDim>(d);
       for (int v = 0; v < values_of(dim); ++v) {
         if (!meaningful(r, dim, v)) continue;
-        out += std::string(op_name(table::kRows[r].op)) + "\t" + kDimNames[d] + "\t" + value_name(dim, v) + "\t" +
+        out += std::string(table::kRows[r].api) + "\t" + kDimNames[d] + "\t" + value_name(dim, v) + "\t" +
                std::to_string(inputs[r][d][static_cast<std::size_t>(v)].load()) + "\n";
       }
     }

@@ -3,6 +3,8 @@
 // agree with the cells.
 #include <luahammer/opvm/shape_coverage.hpp>
 
+#include <cctype>
+
 #include <gtest/gtest.h>
 
 #include <cxxlua/error.hpp>
@@ -52,20 +54,42 @@ TEST_F(ShapeCoverage, ACallMarksItsArgumentsTheirCountItsResultsAndItsOutcome) {
     run_program(calls_program());
     end_shape_input();
   }
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallFunction, ShapeDim::ArgKind, kKindString), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallFunction, ShapeDim::ArgKind, kKindNil), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallFunction, ShapeDim::ArgCount, shape_count_bucket(2)), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallFunction, ShapeDim::ResultCount, shape_count_bucket(2)), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallFunction, ShapeDim::Outcome, kOutcomeOk), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallManyArgs, ShapeDim::ArgCount, 3), 2);  // exactly 20
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallManyArgs, ShapeDim::ArgCount, 4), 0);
+  const ShapeEntry call = ShapeEntry::FunctionCallValues;  // call_function and call_many_args
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ArgKind, kKindString), 2);
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ArgKind, kKindNil), 2);
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ArgCount, shape_count_bucket(2)), 2);
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ResultCount, shape_count_bucket(2)), 2);
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::Outcome, kOutcomeOk), 2);
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ArgCount, 3), 2);  // exactly 20
+  EXPECT_EQ(shape_cell_inputs(call, ShapeDim::ArgCount, 4), 0);
   // The stored function's state was closed: its call's outcome is "state closed".
   const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallStored, ShapeDim::Outcome, closed), 2);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallStored, ShapeDim::Outcome, kOutcomeOk), 0);
+  EXPECT_EQ(shape_cell_inputs(ShapeEntry::FunctionCall, ShapeDim::Outcome, closed), 2);
+  EXPECT_EQ(shape_cell_inputs(ShapeEntry::FunctionCall, ShapeDim::Outcome, kOutcomeOk), 0);
   // Not a cell of the table: a dimension the row does not have, an outcome it does not list.
-  EXPECT_EQ(shape_cell_inputs(OpCode::CallStored, ShapeDim::ArgKind, kKindNil), -1);
-  EXPECT_EQ(shape_cell_inputs(OpCode::CreateState, ShapeDim::Outcome, kOutcomeOk), -1);
+  EXPECT_EQ(shape_cell_inputs(ShapeEntry::FunctionCall, ShapeDim::ArgKind, kKindNil), -1);
+  EXPECT_EQ(shape_cell_inputs(ShapeEntry::ValueCopy, ShapeDim::Outcome, closed), -1);
+  // An op that calls no entry point of the table has no row.
+  EXPECT_FALSE(shape_entry_of(make_op(OpCode::CreateState)).has_value());
+}
+
+TEST_F(ShapeCoverage, TableAnyKeyReachesEveryKeyKindOfSetRawSetAndGet) {
+  // Slot 1 holds each kind in turn (create_scalar), slot 0 a table; n % 3 picks the call.
+  for (std::uint32_t kind : {0u, 1u, 2u, 3u, 4u, 5u}) {
+    OpProgram program;
+    program.ops = {make_op(OpCode::CreateState), make_op(OpCode::CreateTable, 0),
+                   make_op(OpCode::CreateScalar, 1, 0, kind)};
+    for (std::uint32_t n : {0u, 1u, 2u}) program.ops.push_back(make_op(OpCode::TableAnyKey, 0, 1, n));
+    run_program(program);
+    end_shape_input();
+  }
+  for (ShapeEntry entry : {ShapeEntry::TableSet, ShapeEntry::TableRawSet, ShapeEntry::TableGet}) {
+    for (int kind : {kKindBoolean, kKindFloat, kKindInteger, kKindLightUserdata, kKindNil, kKindStringWithZero})
+      EXPECT_GT(shape_cell_inputs(entry, ShapeDim::KeyKind, kind), 0) << shape_entry_name(entry) << " key " << kind;
+  }
+  // A nil or NaN key cannot be set: Lua's error, caught as a runtime error.
+  EXPECT_GT(
+      shape_cell_inputs(ShapeEntry::TableSet, ShapeDim::Outcome, 1 + static_cast<int>(cxxlua::ErrorKind::Runtime)), 0);
 }
 
 TEST_F(ShapeCoverage, TheReportCountsTheCellsItListsAndNamesTheOnesNeverReached) {
@@ -77,7 +101,7 @@ TEST_F(ShapeCoverage, TheReportCountsTheCellsItListsAndNamesTheOnesNeverReached)
   EXPECT_LT(totals.reached, totals.meaningful);
   EXPECT_LT(totals.meaningful, totals.cells);
   const std::string report = shape_report();
-  EXPECT_NE(report.find("call_many_args (Function::call_values, many arguments)"), std::string::npos) << report;
+  EXPECT_NE(report.find("\n  Function::call_values\n"), std::string::npos) << report;
   EXPECT_NE(report.find("never reached"), std::string::npos);
   EXPECT_NE(report.find(std::to_string(totals.reached) + " reached by 1 input(s)"), std::string::npos) << report;
   // One line per meaningful cell under the rows.
@@ -97,51 +121,58 @@ TEST_F(ShapeCoverage, NothingIsRecordedWhileItIsOff) {
 // Tests from the table: every entry point whose row lists "state closed" as an outcome,
 // called on a handle whose state was closed, raises exactly that (and nothing else, no
 // crash, no other error kind): the handle outlived its state, the binding must notice.
-std::vector<Op> handles_for(OpCode op) {
-  switch (op) {
-    case OpCode::CallFunction:
-    case OpCode::CallManyArgs: return {make_op(OpCode::CreateHostFunction, 0, 0, 2)};
-    case OpCode::CallStored: return {make_op(OpCode::CreateHostFunction, 0, 0, 2), make_op(OpCode::StoreFunction, 0)};
-    case OpCode::ResumeCoroutine:
-      return {make_op(OpCode::CreateHostFunction, 0, 0, 2), make_op(OpCode::CreateCoroutine, 0, 3)};
-    case OpCode::SetField:
-    case OpCode::RawSetField:
-    case OpCode::GetField:
-    case OpCode::TableAnyKey: return {make_op(OpCode::CreateTable, 0)};
+// An op that calls the entry point, and the ops that make the handles it needs.
+std::vector<Op> call_of(ShapeEntry entry) {
+  const Op function = make_op(OpCode::CreateHostFunction, 0, 0, 2);
+  const Op table = make_op(OpCode::CreateTable, 0);
+  switch (entry) {
+    case ShapeEntry::FunctionCallValues: return {function, make_op(OpCode::CallFunction, 0, 1, 1)};
+    case ShapeEntry::FunctionCall: return {function, make_op(OpCode::StoreFunction, 0), make_op(OpCode::CallStored)};
+    case ShapeEntry::ThreadResume:
+      return {function, make_op(OpCode::CreateCoroutine, 0, 3), make_op(OpCode::ResumeCoroutine, 3, 1)};
+    case ShapeEntry::TableSet: return {table, make_op(OpCode::SetField, 0, 1, 1)};
+    case ShapeEntry::TableRawSet: return {table, make_op(OpCode::RawSetField, 0, 1, 1)};
+    case ShapeEntry::TableGet: return {table, make_op(OpCode::GetField, 0, 1, 1)};
     default: return {};
   }
 }
 
-class AfterClose : public ShapeCoverage, public ::testing::WithParamInterface<OpCode> {};
+class AfterClose : public ShapeCoverage, public ::testing::WithParamInterface<ShapeEntry> {};
 
 TEST_P(AfterClose, AHandleOfAClosedStateRaisesStateClosed) {
-  const OpCode op = GetParam();
-  const std::vector<Op> setup = handles_for(op);
-  ASSERT_FALSE(setup.empty()) << op_name(op) << ": no handles to make for this row (add them to handles_for)";
+  const ShapeEntry entry = GetParam();
+  std::vector<Op> ops = call_of(entry);
+  ASSERT_FALSE(ops.empty()) << shape_entry_name(entry) << ": no op calls it here (add one to call_of)";
+  // The handles are made, the state closed, then the entry point called.
   OpProgram program;
   program.ops.push_back(make_op(OpCode::CreateState));
-  program.ops.insert(program.ops.end(), setup.begin(), setup.end());
+  program.ops.insert(program.ops.end(), ops.begin(), ops.end() - 1);
   program.ops.push_back(make_op(OpCode::CloseState));
-  program.ops.push_back(make_op(op, 0, 1, 1));
+  program.ops.push_back(ops.back());
   run_program(program);
   end_shape_input();
   const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
-  EXPECT_EQ(shape_cell_inputs(op, ShapeDim::Outcome, closed), 1) << op_name(op);
+  EXPECT_EQ(shape_cell_inputs(entry, ShapeDim::Outcome, closed), 1) << shape_entry_name(entry);
   for (int outcome = 0; outcome < kOutcomeCount; ++outcome)
     if (outcome != closed)
-      EXPECT_LE(shape_cell_inputs(op, ShapeDim::Outcome, outcome), 0) << op_name(op) << " " << outcome;
+      EXPECT_LE(shape_cell_inputs(entry, ShapeDim::Outcome, outcome), 0) << shape_entry_name(entry) << " " << outcome;
 }
 
-std::vector<OpCode> rows_listing_state_closed() {
-  std::vector<OpCode> out;
+std::vector<ShapeEntry> rows_listing_state_closed() {
+  std::vector<ShapeEntry> out;
   const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
-  for (OpCode op : shape_row_ops())
-    if (shape_cell_inputs(op, ShapeDim::Outcome, closed) >= 0) out.push_back(op);
+  for (ShapeEntry entry : shape_entries())
+    if (shape_cell_inputs(entry, ShapeDim::Outcome, closed) >= 0) out.push_back(entry);
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(ShapeTable, AfterClose, ::testing::ValuesIn(rows_listing_state_closed()),
-                         [](const ::testing::TestParamInfo<OpCode>& info) { return std::string(op_name(info.param)); });
+                         [](const ::testing::TestParamInfo<ShapeEntry>& info) {
+                           std::string name = shape_entry_name(info.param);
+                           for (char& ch : name)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace luahammer

@@ -26,9 +26,9 @@ void resume_coroutine(Runtime& rt, const Op& op) {
     // hook yields, a full collection, and the resume that must find the locals intact.
     for (std::uint32_t i = 0; i <= op.n % 8; ++i) {
       if (thread.status() != cxxlua::ThreadStatus::Resumable) break;
-      note_shape(op.code, ShapeDim::ArgKind, shapes_enabled() ? shape_kind_of(rt.slots[op.b]) : 0);
+      note_shape(op, ShapeDim::ArgKind, shapes_enabled() ? shape_kind_of(rt.slots[op.b]) : 0);
       MultiValue results = thread.resume_values(MultiValue{rt.slots[op.b]});
-      note_shape(op.code, ShapeDim::ResultCount, shape_count_bucket(results.size()));
+      note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
       check_coroutine(thread, "resume_coroutine");
       if (!results.empty()) rt.slots[op.b] = std::move(results.front());
       if (op.n & 1) Runtime::handle_of(thread).collect_garbage();

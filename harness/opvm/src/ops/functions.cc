@@ -42,7 +42,7 @@ Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) 
 
 // Marks the shape of a call: each argument's kind and how many; then, once it returned,
 // how many results.
-void note_arguments(OpCode op, const MultiValue& args) {
+void note_arguments(const Op& op, const MultiValue& args) {
   if (!shapes_enabled()) return;
   for (const auto& arg : args) note_shape(op, ShapeDim::ArgKind, shape_kind_of(arg));
   note_shape(op, ShapeDim::ArgCount, shape_count_bucket(args.size()));
@@ -73,9 +73,9 @@ void call_function(Runtime& rt, const Op& op) {
     Function function = *f;
     MultiValue args;
     for (std::uint32_t i = 0; i < op.n % 4; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
-    note_arguments(op.code, args);
+    note_arguments(op, args);
     MultiValue results = function.call_values(args);
-    note_shape(op.code, ShapeDim::ResultCount, shape_count_bucket(results.size()));
+    note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
   }
 }
@@ -88,9 +88,9 @@ void call_many_args(Runtime& rt, const Op& op) {
     MultiValue args;
     const std::uint32_t count = kManyArgs[op.n % std::size(kManyArgs)];
     for (std::uint32_t i = 0; i < count; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
-    note_arguments(op.code, args);
+    note_arguments(op, args);
     MultiValue results = function.call_values(args);
-    note_shape(op.code, ShapeDim::ResultCount, shape_count_bucket(results.size()));
+    note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
   }
 }

@@ -32,8 +32,8 @@ namespace {
 void store_field(Runtime& rt, const Op& op, bool raw) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
     const Value& v = rt.slots[op.b];
-    note_shape(op.code, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
-    note_shape(op.code, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(v) : 0);
+    note_shape(op, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
+    note_shape(op, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(v) : 0);
     if (op.n & 1) {
       const lua_Integer key{op.n % 4 + 1};
       raw ? t->raw_set(key, v) : t->set(key, v);
@@ -51,7 +51,7 @@ void set_field(Runtime& rt, const Op& op) { store_field(rt, op, false); }
 void get_field(Runtime& rt, const Op& op) {
   if (const Table* t = rt.slot_as<Table>(op.a)) {
     Table table = *t;
-    note_shape(op.code, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
+    note_shape(op, ShapeDim::KeyKind, (op.n & 1) ? kKindInteger : kKindString);
     rt.slots[op.b] = (op.n & 1) ? table.get(lua_Integer{op.n % 4 + 1}) : table.get("k" + std::to_string(op.n % 4));
   }
 }
@@ -62,7 +62,7 @@ namespace {
 // What an assignment of slot `from` lands on: the handle slot `onto` held before.
 void note_assignment(const Op& op, const Value& from, const Value& onto) {
   if (!shapes_enabled()) return;
-  note_shape(op.code, ShapeDim::ValueKind, shape_kind_of(from));
+  note_shape(op, ShapeDim::ValueKind, shape_kind_of(from));
   const cxxlua::Reference* old = onto.reference();
   const cxxlua::Reference* now = from.reference();
   int target = kTargetNoHandle;
@@ -72,7 +72,7 @@ void note_assignment(const Op& op, const Value& from, const Value& onto) {
     else
       target = now == nullptr || now->core() == old->core() ? kTargetSameState : kTargetOtherState;
   }
-  note_shape(op.code, ShapeDim::Target, target);
+  note_shape(op, ShapeDim::Target, target);
 }
 }  // namespace
 
@@ -184,8 +184,8 @@ void table_any_key(Runtime& rt, const Op& op) {
     const Value key = rt.slots[op.b];
     const std::size_t other = (op.b + 1u) % kSlots;
     const Value value = rt.slots[other];
-    note_shape(op.code, ShapeDim::KeyKind, shapes_enabled() ? shape_kind_of(key) : 0);
-    if (op.n % 3 != 2) note_shape(op.code, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(value) : 0);
+    note_shape(op, ShapeDim::KeyKind, shapes_enabled() ? shape_kind_of(key) : 0);
+    if (op.n % 3 != 2) note_shape(op, ShapeDim::ValueKind, shapes_enabled() ? shape_kind_of(value) : 0);
     switch (op.n % 3) {
       case 0: table.set(key, value); break;
       case 1: table.raw_set(key, value); break;

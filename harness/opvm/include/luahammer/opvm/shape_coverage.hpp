@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,13 @@ class Value;
 }
 
 namespace luahammer {
+
+// The rows of the shape table (shapes.def).
+enum class ShapeEntry : unsigned {
+#define LUAHAMMER_SHAPE_ROW(Entry, api, dimensions, outcomes) Entry,
+#include <luahammer/opvm/shapes.def>
+#undef LUAHAMMER_SHAPE_ROW
+};
 
 enum class ShapeDim : unsigned { ArgKind, ArgCount, ResultCount, KeyKind, ValueKind, Target, Outcome, Count };
 
@@ -47,9 +55,14 @@ int shape_outcome_of(const std::exception* error);
 // Off by default (fuzzing pays nothing for it): a replay with --shapes, and tests, turn it on.
 void enable_shapes(bool on);
 bool shapes_enabled();
-// Marks a cell for the current input (nothing if shapes are off, the op has no row or the
-// row lacks the dimension).
-void note_shape(OpCode op, ShapeDim dim, int value);
+// The entry point an op calls (table_any_key: set, raw_set or get, by its operand), if the
+// table has a row for it.
+std::optional<ShapeEntry> shape_entry_of(const Op& op);
+const char* shape_entry_name(ShapeEntry entry);
+// Marks a cell for the current input (nothing if shapes are off, the op calls no entry of
+// the table, or the row lacks the dimension or value).
+void note_shape(ShapeEntry entry, ShapeDim dim, int value);
+void note_shape(const Op& op, ShapeDim dim, int value);
 // Folds the current input's cells into the totals (each cell counts once per input).
 void end_shape_input();
 
@@ -62,10 +75,10 @@ struct ShapeTotals {
 ShapeTotals shape_totals();
 // The meaningful cells reached so far, each as "<op> <dimension> <value>".
 std::vector<std::string> shape_cells_reached();
-// The ops the table has a row for, in its order.
-std::vector<OpCode> shape_row_ops();
+// The table's rows, in its order.
+std::vector<ShapeEntry> shape_entries();
 // How many inputs reached one cell; -1 if the cell is not a meaningful one of the table.
-long shape_cell_inputs(OpCode op, ShapeDim dim, int value);
+long shape_cell_inputs(ShapeEntry entry, ShapeDim dim, int value);
 // Per row, each meaningful cell with the number of inputs that reached it, and a summary.
 std::string shape_report();
 // The same cells as lines "<op>\t<dimension>\t<value>\t<inputs>\n", for summing runs
