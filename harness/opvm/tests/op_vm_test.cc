@@ -10,6 +10,8 @@
 #include <luahammer/core/random_bytes.hpp>
 #include <luahammer/opvm/vm_host.hpp>
 
+#include "make_op.hpp"
+
 namespace luahammer {
 namespace {
 
@@ -128,23 +130,15 @@ TEST(OpProgram, RandomProgramsRunCleanOnTheCorrectCore) {
 
 TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
   OpProgram program;
-  auto op = [](OpCode code, std::uint8_t a = 0, std::uint8_t b = 0, std::uint32_t n = 0) {
-    Op o;
-    o.code = code;
-    o.a = a;
-    o.b = b;
-    o.n = n;
-    return o;
-  };
-  program.ops = {op(OpCode::CreateState),
-                 op(OpCode::LoadSnippet, 0, 0, 3),
-                 op(OpCode::StoreFunction, 0),
-                 op(OpCode::CreateUserdata, 1, 0, 2),
-                 op(OpCode::StoreInUserdata, 1, 0),
-                 op(OpCode::CloseState),
-                 op(OpCode::CallStored),
-                 op(OpCode::CallFunction, 0, 2, 1),
-                 op(OpCode::DropStored)};
+  program.ops = {make_op(OpCode::CreateState),
+                 make_op(OpCode::LoadSnippet, 0, 0, 3),
+                 make_op(OpCode::StoreFunction, 0),
+                 make_op(OpCode::CreateUserdata, 1, 0, 2),
+                 make_op(OpCode::StoreInUserdata, 1, 0),
+                 make_op(OpCode::CloseState),
+                 make_op(OpCode::CallStored),
+                 make_op(OpCode::CallFunction, 0, 2, 1),
+                 make_op(OpCode::DropStored)};
   const RunStats stats = run_program(program);
   EXPECT_EQ(stats.ops, program.ops.size());
   EXPECT_GE(stats.clean_errors, 2u);  // both calls after close
@@ -155,18 +149,10 @@ TEST(OpProgram, StoredFunctionCalledAfterItsStateClosedIsACleanError) {
 // math.maxinteger + math.maxinteger). They wrap as Lua's integers do.
 TEST(OpProgram, HostFunctionsAddIntegersAtTheEdgesAsLuaDoes) {
   OpProgram program;
-  auto op = [](OpCode code, std::uint8_t a = 0, std::uint8_t b = 0, std::uint32_t n = 0) {
-    Op o;
-    o.code = code;
-    o.a = a;
-    o.b = b;
-    o.n = n;
-    return o;
-  };
   const std::uint32_t max_integer = 2 | (1u << 3);  // create_scalar: integer edge 1, math.maxinteger
-  program.ops = {op(OpCode::CreateState), op(OpCode::CreateHostFunction, 0, 0, 0),
-                 op(OpCode::CreateScalar, 1, 0, max_integer), op(OpCode::CreateScalar, 2, 0, max_integer),
-                 op(OpCode::CallFunction, 0, 1, 2)};
+  program.ops = {make_op(OpCode::CreateState), make_op(OpCode::CreateHostFunction, 0, 0, 0),
+                 make_op(OpCode::CreateScalar, 1, 0, max_integer), make_op(OpCode::CreateScalar, 2, 0, max_integer),
+                 make_op(OpCode::CallFunction, 0, 1, 2)};
   const RunStats stats = run_program(program);
   EXPECT_EQ(stats.clean_errors, 0u);
   VmState vm = make_vm_state(false, 16 * 1024 * 1024, 200000);

@@ -10,17 +10,10 @@
 #include <cxxlua/error.hpp>
 #include <luahammer/opvm/op_vm.hpp>
 
+#include "make_op.hpp"
+
 namespace luahammer {
 namespace {
-
-Op make_op(OpCode code, std::uint8_t a = 0, std::uint8_t b = 0, std::uint32_t n = 0) {
-  Op o;
-  o.code = code;
-  o.a = a;
-  o.b = b;
-  o.n = n;
-  return o;
-}
 
 // A host function that returns its arguments (variant 2) called with a 5-byte string and
 // nil, then with 20 arguments (LUA_MINSTACK); a stored function called after its state closed.
