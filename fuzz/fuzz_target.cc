@@ -1,5 +1,8 @@
 #include "fuzz_target.hpp"
 
+#include <cstdlib>
+#include <cstring>
+
 #include <luahammer/opvm/shape_coverage.hpp>
 
 #include <luahammer/core/input_guard.hpp>
@@ -12,6 +15,11 @@ int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t 
   (void)run_program(program, spec.run);
   end_shape_input();
   return 0;
+}
+
+void start_shape_feedback(bool fuzzing) {
+  const char* setting = std::getenv("LUAHAMMER_SHAPE_FEEDBACK");
+  if (fuzzing && (setting == nullptr || std::strcmp(setting, "0") != 0)) enable_shape_feedback();
 }
 
 std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size) {

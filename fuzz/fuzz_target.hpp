@@ -26,6 +26,10 @@ TargetSpec spec_for(const std::string& name);
 const std::vector<std::string>& op_target_names();
 
 int run_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size);
+// Under libFuzzer (`fuzzing`), the shape table's cells become extra coverage counters, so
+// the fuzzer keeps inputs reaching cells not seen yet (shape_coverage.hpp);
+// LUAHAMMER_SHAPE_FEEDBACK=0 turns that off (to measure it side by side).
+void start_shape_feedback(bool fuzzing);
 std::string explain_op_target(const TargetSpec& spec, const std::uint8_t* data, std::size_t size);
 
 }  // namespace luahammer::fuzz
@@ -45,6 +49,7 @@ extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, st
 #define LUAHAMMER_OP_FUZZ_TARGET(spec_function)                                                                      \
   extern "C" int LLVMFuzzerInitialize(int*, char***) {                                                               \
     luahammer::install_terminate_handler();                                                                          \
+    luahammer::fuzz::start_shape_feedback(&LLVMFuzzerMutate != nullptr);                                             \
     return 0;                                                                                                        \
   }                                                                                                                  \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {                                \

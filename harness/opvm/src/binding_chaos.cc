@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 namespace luahammer {
 
 using cxxlua::HookAction;
@@ -17,27 +19,38 @@ cxxlua::HookTriggers binding_triggers(const HookPlan::Triggers& triggers) {
                               .every_nth_instruction = triggers.every_nth_instruction};
 }
 
+namespace {
+
+// What a hook plan does at an event where it acts.
+HookAction act(const HookPlanRun& run, const StateHandle& state) {
+  const std::uint64_t n = run.events();
+  switch (run.plan().action) {
+    case HookPlan::Action::Raise: return HookAction::error("hook plan: raise at event " + std::to_string(n));
+    case HookPlan::Action::Yield: return HookAction::yield();
+    case HookPlan::Action::CollectGarbage: state.collect_garbage(); return HookAction::resume();
+    case HookPlan::Action::ReplaceHook: {
+      const HookPlan next = run.plan().replacement();
+      state.set_hook(binding_triggers(next.triggers), hook_callback(next));
+      return HookAction::resume();
+    }
+    case HookPlan::Action::RemoveHook: state.remove_hook(); return HookAction::resume();
+    case HookPlan::Action::Throw:
+      // A std::exception, or (every other event) an exception of no standard type.
+      if (n % 2 == 0) throw static_cast<int>(n);
+      throw std::runtime_error("hook plan: throw at event " + std::to_string(n));
+  }
+  return HookAction::resume();
+}
+
+}  // namespace
+
 cxxlua::HookCallback hook_callback(const HookPlan& plan) {
   auto run = std::make_shared<HookPlanRun>(plan);
   return [run](StateHandle& state, const HookEvent&) -> HookAction {
     if (!run->next_event_acts()) return HookAction::resume();
-    const std::uint64_t n = run->events();
-    switch (run->plan().action) {
-      case HookPlan::Action::Raise: return HookAction::error("hook plan: raise at event " + std::to_string(n));
-      case HookPlan::Action::Yield: return HookAction::yield();
-      case HookPlan::Action::CollectGarbage: state.collect_garbage(); return HookAction::resume();
-      case HookPlan::Action::ReplaceHook: {
-        const HookPlan next = run->plan().replacement();
-        state.set_hook(binding_triggers(next.triggers), hook_callback(next));
-        return HookAction::resume();
-      }
-      case HookPlan::Action::RemoveHook: state.remove_hook(); return HookAction::resume();
-      case HookPlan::Action::Throw:
-        // A std::exception, or (every other event) an exception of no standard type.
-        if (n % 2 == 0) throw static_cast<int>(n);
-        throw std::runtime_error("hook plan: throw at event " + std::to_string(n));
-    }
-    return HookAction::resume();
+    // The shape table's HookCallback row: the thread the hook runs on, how the plan ended.
+    note_calling_context(ShapeEntry::HookCallback, state);
+    return with_outcome(ShapeEntry::HookCallback, [&] { return act(*run, state); });
   };
 }
 

@@ -268,10 +268,11 @@ void Runtime::reset_budgets() {
 void Runtime::execute(const Op& op) {
   reset_budgets();
   acted = false;
+  outcome_noted = false;
   try {
     op_info(op.code)->execute(*this, op);
     if (!acted) ++stats.idle_ops;
-    if (acted) note_shape(op, ShapeDim::Outcome, kOutcomeOk);
+    if (acted && !outcome_noted) note_shape(op, ShapeDim::Outcome, kOutcomeOk);
   } catch (const cxxlua::Error& e) {
     ++stats.clean_errors;
     note_shape(op, ShapeDim::Outcome, shape_outcome_of(&e));
@@ -287,8 +288,10 @@ void Runtime::poll_call(std::size_t index) {
   if (call.finished()) return;
   try {
     (void)call.poll();
-  } catch (const cxxlua::Error&) {
+  } catch (const cxxlua::Error& e) {
     ++stats.clean_errors;
+    note_shape(ShapeEntry::AsyncPoll, ShapeDim::Outcome, shape_outcome_of(&e));
+    outcome_noted = true;
   }
 }
 

@@ -57,7 +57,8 @@ class Runtime {
   std::vector<std::unique_ptr<cxxlua::AsyncCall>> calls;
   RunStats stats;
   std::uint64_t polls = 0;
-  bool acted = false;  // the current op found something to act on
+  bool acted = false;          // the current op found something to act on
+  bool outcome_noted = false;  // the op marked its shape outcome itself (a poll that swallowed an error)
 
  private:
   void execute(const Op& op);

@@ -4,10 +4,13 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <cxxlua/error.hpp>
+#include <cxxlua/testing.hpp>
 #include <cxxlua/value.hpp>
 
 namespace luahammer {
@@ -21,30 +24,55 @@ constexpr unsigned ResultCounts = 1u << static_cast<unsigned>(ShapeDim::ResultCo
 constexpr unsigned KeyKinds = 1u << static_cast<unsigned>(ShapeDim::KeyKind);
 constexpr unsigned ValueKinds = 1u << static_cast<unsigned>(ShapeDim::ValueKind);
 constexpr unsigned Targets = 1u << static_cast<unsigned>(ShapeDim::Target);
+constexpr unsigned InMainThread = 1u << kContextMainThread;
+constexpr unsigned InCoroutine = 1u << kContextCoroutine;
+constexpr unsigned InHook = 1u << kContextHook;
+constexpr unsigned InGc = 1u << kContextGc;
+constexpr unsigned InClose = 1u << kContextClose;
+constexpr unsigned WhileClosing = 1u << kContextClosing;
 constexpr unsigned outcome(cxxlua::ErrorKind kind) { return 1u << (1 + static_cast<unsigned>(kind)); }
 constexpr unsigned Ok = 1u << kOutcomeOk;
 constexpr unsigned Runtime = outcome(cxxlua::ErrorKind::Runtime);
-[[maybe_unused]] constexpr unsigned Syntax = outcome(cxxlua::ErrorKind::Syntax);
+constexpr unsigned Syntax = outcome(cxxlua::ErrorKind::Syntax);
 constexpr unsigned Memory = outcome(cxxlua::ErrorKind::Memory);
 constexpr unsigned Callback = outcome(cxxlua::ErrorKind::Callback);
 constexpr unsigned StateClosed = outcome(cxxlua::ErrorKind::StateClosed);
-[[maybe_unused]] constexpr unsigned Borrow = outcome(cxxlua::ErrorKind::Borrow);
-[[maybe_unused]] constexpr unsigned Destructed = outcome(cxxlua::ErrorKind::Destructed);
+constexpr unsigned Borrow = outcome(cxxlua::ErrorKind::Borrow);
+constexpr unsigned Destructed = outcome(cxxlua::ErrorKind::Destructed);
 constexpr unsigned Conversion = outcome(cxxlua::ErrorKind::Conversion);
 constexpr unsigned StackOverflow = outcome(cxxlua::ErrorKind::StackOverflow);
 constexpr unsigned Coroutine = outcome(cxxlua::ErrorKind::Coroutine);
 constexpr unsigned WrongState = outcome(cxxlua::ErrorKind::WrongState);
-[[maybe_unused]] constexpr unsigned Thread = outcome(cxxlua::ErrorKind::Thread);
+constexpr unsigned Thread = outcome(cxxlua::ErrorKind::Thread);
 constexpr unsigned StdException = 1u << (kOutcomeCount - 1);
 
+constexpr unsigned kMaxOps = 4;
 struct Row {
   ShapeEntry entry;
   const char* api;
   unsigned dimensions;
+  unsigned contexts;
   unsigned outcomes;
+  std::array<int, kMaxOps> ops;  // OpCode values; -1 past the last
 };
+template <class... Codes>
+constexpr std::array<int, kMaxOps> ops_of(Codes... codes) {
+  static_assert(sizeof...(codes) <= kMaxOps, "a shape row lists at most kMaxOps ops");
+  std::array<int, kMaxOps> out{-1, -1, -1, -1};
+  std::size_t i = 0;
+  ((out[i++] = static_cast<int>(codes)), ...);
+  return out;
+}
+using enum OpCode;
 constexpr Row kRows[] = {
-#define LUAHAMMER_SHAPE_ROW(Entry, api, dimensions, outcomes) {ShapeEntry::Entry, api, dimensions, outcomes},
+#define LUAHAMMER_SHAPE_ROW(Entry, api, dimensions, contexts, outcomes, ...)                  \
+  {                                                                                           \
+      ShapeEntry::Entry,                                                                      \
+      api,                                                                                    \
+      (dimensions) | ((contexts) != 0 ? 1u << static_cast<unsigned>(ShapeDim::Context) : 0u), \
+      contexts,                                                                               \
+      outcomes,                                                                               \
+      ops_of(__VA_ARGS__)},
 #include <luahammer/opvm/shapes.def>
 #undef LUAHAMMER_SHAPE_ROW
 };
@@ -60,7 +88,10 @@ const char* const kKindNames[kKindCount] = {
 const char* const kBucketNames[kCountBuckets] = {"0", "1", "2-19", "20 (LUA_MINSTACK)", "21-40", "41 or more"};
 const char* const kTargetNames[kTargetCount] = {"a slot holding no handle", "a live handle of the same state",
                                                 "a live handle of another state", "a handle of a closed state"};
-const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key", "value", "onto", "outcome"};
+const char* const kContextNames[kContextCount] = {
+    "from Lua on the main thread", "from Lua in a coroutine", "below a hook", "below a __gc", "below a __close",
+    "while the state closes"};
+const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key", "value", "onto", "context", "outcome"};
 
 int values_of(ShapeDim dim) {
   switch (dim) {
@@ -70,6 +101,7 @@ int values_of(ShapeDim dim) {
     case ShapeDim::ArgCount:
     case ShapeDim::ResultCount: return kCountBuckets;
     case ShapeDim::Target: return kTargetCount;
+    case ShapeDim::Context: return kContextCount;
     case ShapeDim::Outcome: return kOutcomeCount;
     case ShapeDim::Count: break;
   }
@@ -84,6 +116,7 @@ std::string value_name(ShapeDim dim, int value) {
     case ShapeDim::ArgCount:
     case ShapeDim::ResultCount: return kBucketNames[value];
     case ShapeDim::Target: return kTargetNames[value];
+    case ShapeDim::Context: return kContextNames[value];
     case ShapeDim::Outcome:
       if (value == kOutcomeOk) return "returned";
       if (value == kOutcomeCount - 1) return "a C++ exception of another type";
@@ -96,15 +129,41 @@ std::string value_name(ShapeDim dim, int value) {
 bool meaningful(std::size_t row, ShapeDim dim, int value) {
   const table::Row& r = table::kRows[row];
   if (dim == ShapeDim::Outcome) return (r.outcomes & (1u << value)) != 0;
+  if (dim == ShapeDim::Context) return (r.contexts & (1u << value)) != 0;
   return (r.dimensions & (1u << static_cast<unsigned>(dim))) != 0 && value < values_of(dim);
 }
 
 std::size_t row_of(ShapeEntry entry) { return static_cast<std::size_t>(entry); }
 
-std::array<std::array<std::array<std::atomic<bool>, kMaxValues>, kDims>, kRowCount> current{};
+// The current input's cells: libFuzzer's extra counters when the target is built with it
+// (it clears them before each input and reads them after), a plain array otherwise.
+// One byte per cell, set with relaxed atomic stores.
+__attribute__((used, section("__libfuzzer_extra_counters"))) std::uint8_t current[kRowCount][kDims][kMaxValues];
 std::array<std::array<std::array<std::atomic<long>, kMaxValues>, kDims>, kRowCount> inputs{};
 std::atomic<long> input_count{0};
-std::atomic<bool> enabled{false};
+enum Mode : int { kOff, kCounting, kFeedback };
+std::atomic<int> mode{kOff};
+
+// The row each op's execution marks (-1: none); table_any_key lists three rows.
+constexpr std::array<int, 256> op_rows() {
+  std::array<int, 256> out{};
+  for (int& row : out) row = -1;
+  for (std::size_t r = 0; r < kRowCount; ++r)
+    for (int code : table::kRows[r].ops)
+      if (code >= 0 && out[static_cast<std::size_t>(code)] < 0)
+        out[static_cast<std::size_t>(code)] = static_cast<int>(r);
+  return out;
+}
+constexpr std::array<int, 256> kOpRows = op_rows();
+
+// The rows listing an op, in the table's order.
+std::vector<std::size_t> rows_listing(OpCode code) {
+  std::vector<std::size_t> out;
+  for (std::size_t r = 0; r < kRowCount; ++r)
+    for (int c : table::kRows[r].ops)
+      if (c == static_cast<int>(code)) out.push_back(r);
+  return out;
+}
 
 }  // namespace
 
@@ -145,33 +204,35 @@ int shape_outcome_of(const std::exception* error) {
   return kOutcomeCount - 1;
 }
 
-void enable_shapes(bool on) { enabled = on; }
-bool shapes_enabled() { return enabled.load(std::memory_order_relaxed); }
+void enable_shapes(bool on) { mode = on ? kCounting : kOff; }
+void enable_shape_feedback() { mode = kFeedback; }
+bool shapes_enabled() { return mode.load(std::memory_order_relaxed) != kOff; }
 
 std::optional<ShapeEntry> shape_entry_of(const Op& op) {
-  switch (op.code) {
-    case OpCode::CallFunction:
-    case OpCode::CallManyArgs: return ShapeEntry::FunctionCallValues;
-    case OpCode::CallStored: return ShapeEntry::FunctionCall;
-    case OpCode::ResumeCoroutine: return ShapeEntry::ThreadResume;
-    case OpCode::SetField: return ShapeEntry::TableSet;
-    case OpCode::RawSetField: return ShapeEntry::TableRawSet;
-    case OpCode::GetField: return ShapeEntry::TableGet;
-    case OpCode::TableAnyKey:
-      return op.n % 3 == 0 ? ShapeEntry::TableSet : op.n % 3 == 1 ? ShapeEntry::TableRawSet : ShapeEntry::TableGet;
-    case OpCode::CopyHandle: return ShapeEntry::ValueCopy;
-    case OpCode::MoveHandle: return ShapeEntry::ValueMove;
-    default: return std::nullopt;
+  const int row = kOpRows[static_cast<std::size_t>(op.code) & 0xff];
+  if (row < 0) return std::nullopt;
+  if (op.code == OpCode::TableAnyKey) {
+    // Its operand picks set, raw_set or get: the first, second or third row listing it.
+    static const std::vector<std::size_t> rows = rows_listing(OpCode::TableAnyKey);
+    return table::kRows[rows[op.n % rows.size()]].entry;
   }
+  return table::kRows[row].entry;
 }
 
 const char* shape_entry_name(ShapeEntry entry) { return table::kRows[row_of(entry)].api; }
+
+std::vector<OpCode> shape_ops_of(ShapeEntry entry) {
+  std::vector<OpCode> out;
+  for (int code : table::kRows[row_of(entry)].ops)
+    if (code >= 0) out.push_back(static_cast<OpCode>(code));
+  return out;
+}
 
 void note_shape(ShapeEntry entry, ShapeDim dim, int value) {
   if (!shapes_enabled()) return;
   const std::size_t row = row_of(entry);
   if (row >= kRowCount || value < 0 || value >= kMaxValues || !meaningful(row, dim, value)) return;
-  current[row][static_cast<unsigned>(dim)][static_cast<std::size_t>(value)].store(true, std::memory_order_relaxed);
+  __atomic_store_n(&current[row][static_cast<unsigned>(dim)][value], std::uint8_t{1}, __ATOMIC_RELAXED);
 }
 
 void note_shape(const Op& op, ShapeDim dim, int value) {
@@ -179,13 +240,69 @@ void note_shape(const Op& op, ShapeDim dim, int value) {
   if (const auto entry = shape_entry_of(op)) note_shape(*entry, dim, value);
 }
 
-void end_shape_input() {
+namespace {
+
+// The contexts the frames on a thread's stack say it runs in. Lua names a function by how
+// its caller called it: "hook" for a call a hook made (the caller's frame is hooked),
+// "__gc" for a finalizer, "close" for a to-be-closed variable's metamethod (Lua 5.4.4 and
+// later). A finalizer that a hook's collection runs is named "hook": Lua checks that first.
+unsigned contexts_on_stack(lua_State* thread) {
+  unsigned seen = 0;
+  lua_Debug ar;
+  for (int level = 0; lua_getstack(thread, level, &ar) != 0; ++level) {
+    if (lua_getinfo(thread, "n", &ar) == 0 || ar.namewhat == nullptr) continue;
+    if (std::strcmp(ar.namewhat, "hook") == 0) seen |= 1u << kContextHook;
+    if (std::strcmp(ar.namewhat, "metamethod") == 0 && ar.name != nullptr) {
+      const char* name = std::strncmp(ar.name, "__", 2) == 0 ? ar.name + 2 : ar.name;
+      if (std::strcmp(name, "gc") == 0) seen |= 1u << kContextGc;
+      if (std::strcmp(name, "close") == 0) seen |= 1u << kContextClose;
+    }
+  }
+  return seen;
+}
+
+}  // namespace
+
+void note_calling_context(ShapeEntry entry, const cxxlua::StateHandle& state) {
   if (!shapes_enabled()) return;
+  if (state.core() && state.core()->closing()) {
+    note_shape(entry, ShapeDim::Context, kContextClosing);  // no entry is let in meanwhile
+    return;
+  }
+  unsigned found = 0;
+  try {
+    found = cxxlua::testing::inspect(state, [](lua_State* L) {
+      const bool main = lua_pushthread(L) == 1;
+      lua_pop(L, 1);
+      unsigned seen = (main ? 1u << kContextMainThread : 1u << kContextCoroutine) | contexts_on_stack(L);
+      // The sandbox runs a finalizer written in Lua in a coroutine of its own (so the
+      // instruction budget bounds it): its __gc frame is on the thread that resumed it.
+      // The main thread's stack is looked at too (not that of a coroutine in between).
+      if (!main && lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD) == LUA_TTHREAD)
+        seen |= contexts_on_stack(lua_tothread(L, -1));
+      if (!main) lua_pop(L, 1);
+      return seen;
+    });
+  } catch (const cxxlua::Error&) {
+    return;  // refused (a closed state, another thread's): no context to tell
+  }
+  for (int c = 0; c < kContextCount; ++c)
+    if (found & (1u << c)) note_shape(entry, ShapeDim::Context, c);
+}
+
+void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values) {
+  if (!shapes_enabled()) return;
+  for (const auto& v : values) note_shape(entry, ShapeDim::ArgKind, shape_kind_of(v));
+  note_shape(entry, ShapeDim::ArgCount, shape_count_bucket(values.size()));
+}
+
+void end_shape_input() {
+  if (mode.load(std::memory_order_relaxed) != kCounting) return;
   input_count.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t r = 0; r < kRowCount; ++r)
     for (unsigned d = 0; d < kDims; ++d)
       for (int v = 0; v < kMaxValues; ++v)
-        if (current[r][d][static_cast<std::size_t>(v)].exchange(false, std::memory_order_relaxed))
+        if (__atomic_exchange_n(&current[r][d][v], std::uint8_t{0}, __ATOMIC_RELAXED) != 0)
           inputs[r][d][static_cast<std::size_t>(v)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -270,7 +387,7 @@ void reset_shapes() {
   input_count = 0;
   for (auto& row : current)
     for (auto& dim : row)
-      for (auto& cell : dim) cell = false;
+      for (auto& cell : dim) __atomic_store_n(&cell, std::uint8_t{0}, __ATOMIC_RELAXED);
   for (auto& row : inputs)
     for (auto& dim : row)
       for (auto& cell : dim) cell = 0;

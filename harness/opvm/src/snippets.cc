@@ -105,6 +105,45 @@ const Snippet kSnippets[] = {
     // binding must refuse cleanly (the state is closing). Run early, it makes a Probe.
     {34, "finalizer_calls_in_at_close",
      "kept_until_close = setmetatable({}, {__gc = function() host.make(1) end}) return kept_until_close"},
+    // Calls into the binding from inside Lua, in each context of the shape table (issue 21):
+    // a stored function called from a host function with the call's own arguments (their
+    // kinds and counts; the results are the arguments), and from a __close, a finalizer
+    // (run now, and at close), a coroutine; host.close on the main thread.
+    {35, "call_stored_with_args",
+     "local slot = host.store(function(...) return ... end) return host.call_stored(slot, ...)"},
+    {36, "host_calls_in_close",
+     "local args = table.pack(...) do local c <close> = setmetatable({}, {__close = function() "
+     "host.echo(table.unpack(args, 1, args.n)) host.call_stored(host.store(function() return 1 end)) "
+     "host.close(coroutine.create(print)) end}) end"},
+    {37, "host_calls_in_finalizers",
+     "local function make() setmetatable({}, {__gc = function() host.echo(1) "
+     "host.call_stored(host.store(function() return 1 end)) host.close(coroutine.create(print)) end}) end "
+     "make() collectgarbage() kept_for_close = setmetatable({}, {__gc = function() pcall(host.echo, 1) "
+     "pcall(host.call_stored, 1) pcall(host.close, coroutine.create(print)) end})"},
+    {38, "close_from_lua",
+     "local co = coroutine.create(function(...) coroutine.yield(...) end) coroutine.resume(co, ...) "
+     "local bad = coroutine.create(function() local c <close> = setmetatable({}, {__close = function() "
+     "error('closing fails') end}) coroutine.yield() end) coroutine.resume(bad) "
+     "return host.close(co), pcall(host.close, bad)"},
+    // Exactly LUA_MINSTACK results, and more: through a call, a resume, a host function.
+    {39, "twenty_results",
+     "local t = {} for i = 1, 20 do t[i] = i end return table.unpack(t)"},
+    {40, "thirty_results",
+     "local t = {} for i = 1, 30 do t[i] = i end return table.unpack(t)"},
+    // A table whose metamethods call host functions that fail: Table::get and set see the
+    // host's error through Lua (a callback error).
+    {41, "host_failing_metamethods",
+     "return setmetatable({}, {__index = function(t, k) return host.throw(1) end, "
+     "__newindex = function(t, k, v) host.fail(v) end})"},
+    // A coroutine body that yields inside a scope whose __close fails: closing the
+    // suspended coroutine (Thread::close, reset) reports the closing method's error.
+    {42, "yield_in_failing_close",
+     "local c <close> = setmetatable({}, {__close = function() error('closing fails') end}) "
+     "coroutine.yield(1) return 2"},
+    // A Probe's stored function called by Lua with the caller's values: when the function
+    // belongs to another state, the values cannot cross (a wrong-state error).
+    {43, "call_probe_stored",
+     "local u, a = ... return u:call_stored(a)"},
 };
 // clang-format on
 const std::size_t kSnippetRows = sizeof(kSnippets) / sizeof(kSnippets[0]);

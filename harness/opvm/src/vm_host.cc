@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <luahammer/core/sandbox.hpp>
+#include <luahammer/opvm/shape_coverage.hpp>
 #include <cxxlua/testing.hpp>
 
 namespace luahammer {
@@ -35,6 +36,26 @@ void HostContext::wake_all() {
   for (std::size_t i = 0; i < ready.size(); ++i) ready[i]->complete(values[i]);
 }
 
+void note_from_lua(ShapeEntry entry, const StateHandle& state, const MultiValue& args) {
+  if (!shapes_enabled()) return;
+  note_calling_context(entry, state);
+  note_arguments(entry, args);
+}
+
+void note_from_lua(ShapeEntry entry, const StateHandle& state, std::initializer_list<int> kinds) {
+  if (!shapes_enabled()) return;
+  note_calling_context(entry, state);
+  for (int kind : kinds) note_shape(entry, ShapeDim::ArgKind, kind);
+  note_shape(entry, ShapeDim::ArgCount, shape_count_bucket(kinds.size()));
+}
+
+MultiValue call_from_host(const StateHandle& state, const Function& f, const MultiValue& args) {
+  note_from_lua(ShapeEntry::CallFromHost, state, args);
+  MultiValue results = with_outcome(ShapeEntry::CallFromHost, [&] { return f.call_values(args); });
+  note_shape(ShapeEntry::CallFromHost, ShapeDim::ResultCount, shape_count_bucket(results.size()));
+  return results;
+}
+
 Probe::Probe(FinalizerLedger* l, lua_Integer v) : ledger(l), id(l->constructed("Probe")), value(v) {}
 Probe::Probe(Probe&& other) noexcept
     : ledger(other.ledger), id(ledger->constructed("Probe")), value(other.value), stored(std::move(other.stored)) {}
@@ -60,7 +81,7 @@ void describe_probe(cxxlua::UserDataBuilder<Probe>& t) {
   t.method("call_stored", [](const Probe& p, MultiValue args) {
     p.use();
     if (!p.stored.valid()) return MultiValue{};
-    return p.stored.call_values(args);
+    return call_from_host(cxxlua::testing::state_of(p.stored), p.stored, args);
   });
   t.meta("__close", [](const Probe& p, Value) { p.use(); });
   t.meta("__tostring", [](const Probe& p) { return "Probe(" + std::to_string(p.value) + ")"; });
@@ -117,57 +138,97 @@ bool called_from_chunk(const StateHandle& state, const char* name) {
 void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
   HostContext* host = context.get();
   cxxlua::Table api = state.create_table();
-  api.set("echo", state.create_function([](MultiValue args) {
-    for (const Value& v : args) {
-      if (cxxlua::is_pending_marker(v)) violation("liveness", "the binding's pending marker reached user code");
-    }
-    return args;
+  // Each host function marks the shape table's HostFunction row (where Lua called it
+  // from, its arguments, how it ended): note_from_lua and with_outcome.
+  constexpr ShapeEntry kHost = ShapeEntry::HostFunction;
+  api.set("echo", state.create_function([](StateHandle s, MultiValue args) {
+    note_from_lua(kHost, s, args);
+    return with_outcome(kHost, [&] {
+      for (const Value& v : args) {
+        if (cxxlua::is_pending_marker(v)) violation("liveness", "the binding's pending marker reached user code");
+      }
+      return args;
+    });
   }));
   // Integer arithmetic wraps around, as Lua's own does (math.maxinteger + 1 is mininteger):
   // a host function must not be undefined behaviour on the values a script passes.
-  api.set("add", state.create_function([](lua_Integer a, lua_Integer b) { return wrapping_add(a, b); }));
-  api.set("concat", state.create_function([](std::string s, lua_Integer n) { return s + std::to_string(n); }));
-  api.set("light", state.create_function([host]() { return cxxlua::LightUserData{host}; }));
-  api.set("fail", state.create_function([](Value v) -> int {
-    throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
+  api.set("add", state.create_function([](StateHandle s, lua_Integer a, lua_Integer b) {
+    note_from_lua(kHost, s, {kKindInteger, kKindInteger});
+    return with_outcome(kHost, [&] { return wrapping_add(a, b); });
+  }));
+  api.set("concat", state.create_function([](StateHandle s, std::string text, lua_Integer n) {
+    note_from_lua(kHost, s, {kKindString, kKindInteger});
+    return with_outcome(kHost, [&] { return text + std::to_string(n); });
+  }));
+  api.set("light", state.create_function([host](StateHandle s) {
+    note_from_lua(kHost, s, std::initializer_list<int>{});
+    return with_outcome(kHost, [&] { return cxxlua::LightUserData{host}; });
+  }));
+  api.set("fail", state.create_function([](StateHandle s, Value v) -> int {
+    if (shapes_enabled()) note_from_lua(kHost, s, MultiValue{v});
+    return with_outcome(kHost, [&]() -> int {
+      throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
+    });
   }));
   // The three kinds of exception a host function can throw: a binding Error of every kind
   // (its message and cause reach Lua), a std::exception, and one of no standard type.
-  api.set("throw", state.create_function([](lua_Integer n) -> int {
-    const lua_Integer kinds = static_cast<lua_Integer>(cxxlua::ErrorKind::Thread) + 1;
-    switch (((n % 3) + 3) % 3) {
-      case 0: throw cxxlua::Error(static_cast<cxxlua::ErrorKind>(((n / 3) % kinds + kinds) % kinds), "host.throw");
-      case 1: throw std::runtime_error("host.throw: a std::runtime_error");
-      default: throw n;
-    }
+  api.set("throw", state.create_function([](StateHandle s, lua_Integer n) -> int {
+    note_from_lua(kHost, s, {kKindInteger});
+    return with_outcome(kHost, [&]() -> int {
+      const lua_Integer kinds = static_cast<lua_Integer>(cxxlua::ErrorKind::Thread) + 1;
+      switch (((n % 3) + 3) % 3) {
+        case 0: throw cxxlua::Error(static_cast<cxxlua::ErrorKind>(((n / 3) % kinds + kinds) % kinds), "host.throw");
+        case 1: throw std::runtime_error("host.throw: a std::runtime_error");
+        default: throw n;
+      }
+    });
   }));
-  api.set("make", state.create_function(
-                      [host](StateHandle s, lua_Integer n) { return s.create_userdata<Probe>(&host->finalizers, n); }));
+  api.set("make", state.create_function([host](StateHandle s, lua_Integer n) {
+    note_from_lua(kHost, s, {kKindInteger});
+    return with_outcome(kHost, [&] { return s.create_userdata<Probe>(&host->finalizers, n); });
+  }));
   api.set("fragile", state.create_function([host](StateHandle s, lua_Integer n) {
-    return s.create_userdata<Fragile>(&host->finalizers, n);
+    note_from_lua(kHost, s, {kKindInteger});
+    return with_outcome(kHost, [&] { return s.create_userdata<Fragile>(&host->finalizers, n); });
   }));
-  api.set("store", state.create_function([host](Function f) {
-    std::lock_guard<std::mutex> lock(host->mutex);
-    host->stored.push_back(std::move(f));
-    return static_cast<lua_Integer>(host->stored.size());
-  }));
-  api.set("call_stored", state.create_function([host](lua_Integer slot, MultiValue args) {
-    Function f;
-    {
+  api.set("store", state.create_function([host](StateHandle s, Function f) {
+    note_from_lua(kHost, s, {kKindFunction});
+    return with_outcome(kHost, [&] {
       std::lock_guard<std::mutex> lock(host->mutex);
-      if (slot < 1 || slot > static_cast<lua_Integer>(host->stored.size())) return MultiValue{};
-      f = host->stored[static_cast<std::size_t>(slot - 1)];
-    }
-    return f.call_values(args);
+      host->stored.push_back(std::move(f));
+      return static_cast<lua_Integer>(host->stored.size());
+    });
   }));
-  api.set("drop_stored", state.create_function([host](lua_Integer slot) {
-    Function dropped;
-    std::lock_guard<std::mutex> lock(host->mutex);
-    if (slot >= 1 && slot <= static_cast<lua_Integer>(host->stored.size())) {
-      dropped = std::move(host->stored[static_cast<std::size_t>(slot - 1)]);
+  api.set("call_stored", state.create_function([host](StateHandle s, lua_Integer slot, MultiValue args) {
+    if (shapes_enabled()) {
+      MultiValue all{Value(slot)};
+      all.insert(all.end(), args.begin(), args.end());
+      note_from_lua(kHost, s, all);
     }
+    return with_outcome(kHost, [&] {
+      Function f;
+      {
+        std::lock_guard<std::mutex> lock(host->mutex);
+        if (slot < 1 || slot > static_cast<lua_Integer>(host->stored.size())) return MultiValue{};
+        f = host->stored[static_cast<std::size_t>(slot - 1)];
+      }
+      return call_from_host(s, f, args);
+    });
   }));
-  api.set("pause", state.create_function([](Value v) { return cxxlua::Yield{MultiValue{v}}; }));
+  api.set("drop_stored", state.create_function([host](StateHandle s, lua_Integer slot) {
+    note_from_lua(kHost, s, {kKindInteger});
+    with_outcome(kHost, [&] {
+      Function dropped;
+      std::lock_guard<std::mutex> lock(host->mutex);
+      if (slot >= 1 && slot <= static_cast<lua_Integer>(host->stored.size())) {
+        dropped = std::move(host->stored[static_cast<std::size_t>(slot - 1)]);
+      }
+    });
+  }));
+  api.set("pause", state.create_function([](StateHandle s, Value v) {
+    if (shapes_enabled()) note_from_lua(kHost, s, MultiValue{v});
+    return with_outcome(kHost, [&] { return cxxlua::Yield{MultiValue{v}}; });
+  }));
   // A semantic oracle for the self-checking snippet only: a failed check counts when the
   // nearest Lua caller is that snippet's chunk. Fuzzed code (whose chunks the sandbox
   // names "=input", "=generated", "=load …") gets a clean error instead of a finding.
@@ -190,7 +251,11 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     }
     return false;
   }));
-  api.set("close", state.create_function([](cxxlua::Thread thread) { thread.close(); }));
+  api.set("close", state.create_function([](StateHandle s, cxxlua::Thread thread) {
+    note_from_lua(kHost, s, {kKindThread});
+    note_from_lua(ShapeEntry::CloseFromHost, s, std::initializer_list<int>{});
+    with_outcome(kHost, [&] { with_outcome(ShapeEntry::CloseFromHost, [&] { thread.close(); }); });
+  }));
   api.set("fetch", state.create_async_function([host](lua_Integer n) -> cxxlua::AsyncPoll {
     auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
     {

@@ -12,30 +12,65 @@ namespace luahammer::ops {
 using cxxlua::Function;
 using cxxlua::MultiValue;
 using cxxlua::Table;
+using cxxlua::Value;
 
 namespace {
 
 // call_many_args' argument counts: at, just past and far past the guaranteed slots.
 constexpr std::uint32_t kManyArgs[] = {19, 20, 21, 40, 255, 299};
 
+// The host functions an op makes; each marks the shape table's HostFunction row.
 Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) {
+  using cxxlua::StateHandle;
+  constexpr ShapeEntry kHost = ShapeEntry::HostFunction;
   switch (variant) {
-    case 0: return state.create_function([](lua_Integer a, lua_Integer b) { return wrapping_add(a, b); });
-    case 1: return state.create_function([](std::string s) { return s + "!"; });
-    case 2: return state.create_function([](MultiValue args) { return args; });
-    case 3: return state.create_function([]() -> int { throw std::runtime_error("host function failed"); });
-    case 4: return state.create_function([](Table t) { return t.raw_len(); });
-    case 5: return state.create_function([](Function f, MultiValue args) { return f.call_values(args); });
+    case 0:
+      return state.create_function([](StateHandle s, lua_Integer a, lua_Integer b) {
+        note_from_lua(kHost, s, {kKindInteger, kKindInteger});
+        return with_outcome(kHost, [&] { return wrapping_add(a, b); });
+      });
+    case 1:
+      return state.create_function([](StateHandle s, std::string text) {
+        note_from_lua(kHost, s, {kKindString});
+        return with_outcome(kHost, [&] { return text + "!"; });
+      });
+    case 2:
+      return state.create_function([](StateHandle s, MultiValue args) {
+        note_from_lua(kHost, s, args);
+        return with_outcome(kHost, [&] { return args; });
+      });
+    case 3:
+      return state.create_function([](StateHandle s) -> int {
+        note_from_lua(kHost, s, std::initializer_list<int>{});
+        return with_outcome(kHost, []() -> int { throw std::runtime_error("host function failed"); });
+      });
+    case 4:
+      return state.create_function([](StateHandle s, Table t) {
+        note_from_lua(kHost, s, {kKindTable});
+        return with_outcome(kHost, [&] { return t.raw_len(); });
+      });
+    case 5:
+      return state.create_function([](StateHandle s, Function f, MultiValue args) {
+        if (shapes_enabled()) {
+          MultiValue all{Value(f)};
+          all.insert(all.end(), args.begin(), args.end());
+          note_from_lua(kHost, s, all);
+        }
+        return with_outcome(kHost, [&] { return call_from_host(s, f, args); });
+      });
     case 6:
       return state.create_function([](const Probe& p) {
         p.use();
         return p.value;
       });
     default:
-      return state.create_function([](lua_Integer n) {
-        MultiValue out;
-        for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
-        return out;
+      return state.create_function([](StateHandle s, lua_Integer n) {
+        note_from_lua(kHost, s, {kKindInteger});
+        return with_outcome(kHost, [&] {
+          MultiValue out;
+          for (lua_Integer i = 0; i < n % 301; ++i) out.emplace_back(i);
+          return out;
+        });
       });
   }
 }

@@ -1,6 +1,11 @@
 // Shape coverage (issue 21): which cells of the shape table (shapes.def) the op VM's calls
-// into cxxlua reached, counted per input. Ops mark cells as they call; the fuzz target ends
-// each input with end_shape_input(); a replay with --shapes prints shape_report().
+// into cxxlua reached. Ops, host functions and hook callbacks mark cells as they call.
+// Two uses:
+// - counting (a replay with --shapes, make_seeds, tests): the fuzz target ends each input
+//   with end_shape_input(), which adds its cells to the totals; shape_report() prints them;
+// - feedback (fuzzing): the cells are libFuzzer extra counters (the __libfuzzer_extra_counters
+//   section), so an input reaching a cell no corpus input reached is kept like new edge
+//   coverage, and the fuzzer's draw leans towards the cells not yet seen.
 // Marking is lock-free (worker threads of shared-state targets mark too).
 #pragma once
 
@@ -8,24 +13,27 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <luahammer/opvm/op_vm.hpp>
 
 namespace cxxlua {
+class StateHandle;
 class Value;
-}
+using MultiValue = std::vector<Value>;
+}  // namespace cxxlua
 
 namespace luahammer {
 
 // The rows of the shape table (shapes.def).
 enum class ShapeEntry : unsigned {
-#define LUAHAMMER_SHAPE_ROW(Entry, api, dimensions, outcomes) Entry,
+#define LUAHAMMER_SHAPE_ROW(Entry, ...) Entry,
 #include <luahammer/opvm/shapes.def>
 #undef LUAHAMMER_SHAPE_ROW
 };
 
-enum class ShapeDim : unsigned { ArgKind, ArgCount, ResultCount, KeyKind, ValueKind, Target, Outcome, Count };
+enum class ShapeDim : unsigned { ArgKind, ArgCount, ResultCount, KeyKind, ValueKind, Target, Context, Outcome, Count };
 
 // Value kinds, count buckets, assignment targets and outcomes: the values of each dimension.
 enum ShapeKind : int {
@@ -43,6 +51,17 @@ enum ShapeKind : int {
   kKindCount
 };
 enum ShapeTarget : int { kTargetNoHandle, kTargetSameState, kTargetOtherState, kTargetClosedState, kTargetCount };
+// Where a call into the binding is made from (more than one may hold: a host function
+// called by a finalizer inside a coroutine is both kContextGc and kContextCoroutine).
+enum ShapeContext : int {
+  kContextMainThread,  // from Lua, the main thread running
+  kContextCoroutine,   // from Lua, a coroutine running
+  kContextHook,        // below a call a hook made
+  kContextGc,          // below a __gc metamethod
+  kContextClose,       // below a __close metamethod
+  kContextClosing,     // while lua_close runs the last finalizers
+  kContextCount
+};
 inline constexpr int kCountBuckets = 6;  // 0, 1, 2-19, 20, 21-40, 41+
 inline constexpr int kOutcomeOk = 0;     // then 1 + each cxxlua::ErrorKind, then a foreign exception
 inline constexpr int kOutcomeCount = 14;
@@ -52,18 +71,48 @@ int shape_count_bucket(std::size_t count);
 // The outcome of a call that threw `error` (null: returned normally).
 int shape_outcome_of(const std::exception* error);
 
-// Off by default (fuzzing pays nothing for it): a replay with --shapes, and tests, turn it on.
+// Off by default. enable_shapes(true): counting (a replay with --shapes, tests);
+// enable_shape_feedback(): marking only, for the fuzzing engine to read and clear.
 void enable_shapes(bool on);
+void enable_shape_feedback();
 bool shapes_enabled();
 // The entry point an op calls (table_any_key: set, raw_set or get, by its operand), if the
 // table has a row for it.
 std::optional<ShapeEntry> shape_entry_of(const Op& op);
 const char* shape_entry_name(ShapeEntry entry);
+// The ops whose execution calls the entry point (none for the rows marked from inside Lua).
+std::vector<OpCode> shape_ops_of(ShapeEntry entry);
 // Marks a cell for the current input (nothing if shapes are off, the op calls no entry of
 // the table, or the row lacks the dimension or value).
 void note_shape(ShapeEntry entry, ShapeDim dim, int value);
 void note_shape(const Op& op, ShapeDim dim, int value);
-// Folds the current input's cells into the totals (each cell counts once per input).
+// Marks every context the running call into `state` is made from (Lua's stack says which).
+void note_calling_context(ShapeEntry entry, const cxxlua::StateHandle& state);
+// Marks the kind of each value, and how many.
+void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values);
+// Runs a call into the binding from inside Lua (a host function's body) and marks the
+// row's outcome: returned, or the exception that left it (rethrown).
+template <class Body>
+decltype(auto) with_outcome(ShapeEntry entry, Body&& body) {
+  try {
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      note_shape(entry, ShapeDim::Outcome, kOutcomeOk);
+    } else {
+      auto result = body();
+      note_shape(entry, ShapeDim::Outcome, kOutcomeOk);
+      return result;
+    }
+  } catch (const std::exception& e) {
+    note_shape(entry, ShapeDim::Outcome, shape_outcome_of(&e));
+    throw;
+  } catch (...) {
+    note_shape(entry, ShapeDim::Outcome, kOutcomeCount - 1);  // of no standard type
+    throw;
+  }
+}
+// Folds the current input's cells into the totals (each cell counts once per input;
+// counting mode only: in feedback mode the fuzzing engine reads and clears them).
 void end_shape_input();
 
 struct ShapeTotals {

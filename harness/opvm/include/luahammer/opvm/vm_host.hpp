@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include <luahammer/core/fault_allocator.hpp>
 #include <luahammer/opvm/binding_oracles.hpp>
+#include <luahammer/opvm/shape_coverage.hpp>
 
 namespace luahammer {
 
@@ -98,6 +100,14 @@ void check_and_close(VmState& vm, const char* what);
 // no object freed by Lua without a finalizer call it reported failing.
 void check_after_close(VmState& vm, const char* what);
 void describe_probe(cxxlua::UserDataBuilder<Probe>& t);
+// The shape table's marks for a call into the binding made from inside Lua (issue 21):
+// `entry`'s row gets where Lua called from and the arguments' kinds and count; the host
+// function's body then runs under with_outcome (shape_coverage.hpp).
+void note_from_lua(ShapeEntry entry, const cxxlua::StateHandle& state, const cxxlua::MultiValue& args);
+void note_from_lua(ShapeEntry entry, const cxxlua::StateHandle& state, std::initializer_list<int> kinds);
+// f.call_values(args) from a host function, marking the CallFromHost row.
+cxxlua::MultiValue call_from_host(const cxxlua::StateHandle& state, const cxxlua::Function& f,
+                                  const cxxlua::MultiValue& args);
 void describe_fragile(cxxlua::UserDataBuilder<Fragile>& t);
 
 }  // namespace luahammer
