@@ -88,6 +88,13 @@ function(luahammer_add_lua_library name)
     target_compile_options(${name} PRIVATE -w)
   endif()
   target_compile_options(${name} PRIVATE ${LUAHAMMER_LUA_POINTER_FLAGS})
+  if(LUAHAMMER_FUZZING AND NOT LUAHAMMER_FUZZING_ENGINE AND NOT LUAHAMMER_LUA_TRACE_CMP)
+    # Lua's own comparisons (the collector, tables, the lexer) without libFuzzer's
+    # comparison tracing: their operands are Lua's internals, not the input's bytes, and
+    # tracing them cost about a third of the op targets' time (docs/performance.md).
+    # Edge coverage of Lua stays.
+    target_compile_options(${name} PRIVATE -fno-sanitize-coverage=trace-cmp)
+  endif()
   target_link_libraries(${name} PUBLIC m ${CMAKE_DL_LIBS})
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()

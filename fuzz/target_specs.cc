@@ -22,22 +22,40 @@ TargetSpec spec_hooks() {
       OpCode::CallFunction,   OpCode::LoadSnippet,     OpCode::LoadGenerated,   OpCode::SetHookPlan,
       OpCode::RemoveHook,     OpCode::CreateCoroutine, OpCode::ResumeCoroutine, OpCode::CopyHandle,
       OpCode::GcCollect,      OpCode::CloseState,      OpCode::CreateState,     OpCode::ThreadHook,
-      OpCode::ResetCoroutine, OpCode::StartAsync,      OpCode::BlockOn,         OpCode::CreateScalar};
+      OpCode::ResetCoroutine, OpCode::StartAsync,      OpCode::BlockOn,         OpCode::CreateScalar,
+      OpCode::FailSoon};
   return spec;
 }
 
 TargetSpec spec_stored_functions() {
   TargetSpec spec;
   spec.program.max_states = 3;
-  spec.program.menu = {OpCode::CreateState,     OpCode::CloseState,         OpCode::LoadSnippet,
-                       OpCode::LoadGenerated,   OpCode::CreateHostFunction, OpCode::StoreFunction,
-                       OpCode::CallStored,      OpCode::DropStored,         OpCode::CreateUserdata,
-                       OpCode::StoreInUserdata, OpCode::CopyHandle,         OpCode::MoveHandle,
-                       OpCode::DropHandle,      OpCode::CallFunction,       OpCode::CreateCoroutine,
-                       OpCode::ResumeCoroutine, OpCode::CreateTable,        OpCode::SetField,
-                       OpCode::GetField,        OpCode::GcCollect,          OpCode::GcStep,
-                       OpCode::ResetCoroutine,  OpCode::InspectState,       OpCode::CreateScalar,
-                       OpCode::TableAnyKey};
+  spec.program.menu = {OpCode::CreateState,
+                       OpCode::CloseState,
+                       OpCode::LoadSnippet,
+                       OpCode::LoadGenerated,
+                       OpCode::CreateHostFunction,
+                       OpCode::StoreFunction,
+                       OpCode::CallStored,
+                       OpCode::DropStored,
+                       OpCode::CreateUserdata,
+                       OpCode::StoreInUserdata,
+                       OpCode::CopyHandle,
+                       OpCode::MoveHandle,
+                       OpCode::DropHandle,
+                       OpCode::CallFunction,
+                       OpCode::CreateCoroutine,
+                       OpCode::ResumeCoroutine,
+                       OpCode::CreateTable,
+                       OpCode::SetField,
+                       OpCode::GetField,
+                       OpCode::GcCollect,
+                       OpCode::GcStep,
+                       OpCode::ResetCoroutine,
+                       OpCode::InspectState,
+                       OpCode::CreateScalar,
+                       OpCode::TableAnyKey,
+                       OpCode::FailSoon};
   return spec;
 }
 
@@ -49,7 +67,7 @@ TargetSpec spec_finalizers() {
       OpCode::GcCollect,       OpCode::GcStep,         OpCode::GcMode,          OpCode::CreateCoroutine,
       OpCode::ResumeCoroutine, OpCode::CloseCoroutine, OpCode::DropHandle,      OpCode::CloseState,
       OpCode::SetFailPlan,     OpCode::ClearFailPlan,  OpCode::RegisterTypes,   OpCode::InspectUserdata,
-      OpCode::SetMemoryLimit,  OpCode::InspectState};
+      OpCode::SetMemoryLimit,  OpCode::InspectState,   OpCode::FailSoon};
   return spec;
 }
 
@@ -60,7 +78,8 @@ TargetSpec spec_coroutines_async() {
       OpCode::PollAsync,       OpCode::WakeAll,         OpCode::DropAsync,      OpCode::LoadSnippet,
       OpCode::LoadGenerated,   OpCode::CallFunction,    OpCode::SetHookPlan,    OpCode::RemoveHook,
       OpCode::GcCollect,       OpCode::DropHandle,      OpCode::CopyHandle,     OpCode::CreateHostFunction,
-      OpCode::ThreadHook,      OpCode::ResetCoroutine,  OpCode::BlockOn,        OpCode::CreateScalar};
+      OpCode::ThreadHook,      OpCode::ResetCoroutine,  OpCode::BlockOn,        OpCode::CreateScalar,
+      OpCode::FailSoon};
   return spec;
 }
 
@@ -70,7 +89,8 @@ TargetSpec spec_lua_programs() {
   spec.program.generator = GeneratorOptions{40, 3, 6, true};
   spec.program.menu = {OpCode::LoadGenerated, OpCode::CallFunction, OpCode::StartAsync,  OpCode::PollAsync,
                        OpCode::WakeAll,       OpCode::SetHookPlan,  OpCode::SetFailPlan, OpCode::ClearFailPlan,
-                       OpCode::GcCollect,     OpCode::GcStep,       OpCode::GcMode,      OpCode::SetMemoryLimit};
+                       OpCode::GcCollect,     OpCode::GcStep,       OpCode::GcMode,      OpCode::SetMemoryLimit,
+                       OpCode::FailSoon};
   return spec;
 }
 

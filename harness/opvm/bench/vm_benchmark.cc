@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <luahammer/opvm/op_vm.hpp>
+#include <luahammer/opvm/vm_host.hpp>
 #include <luahammer/core/random_bytes.hpp>
 
 namespace {
@@ -41,6 +42,16 @@ void DecodeOnly(benchmark::State& state) {
   }
 }
 BENCHMARK(DecodeOnly)->Unit(benchmark::kMicrosecond);
+
+// What every input pays before its first op and after its last: a fresh sandboxed state
+// with the host API and the instruction budget, then the checks and the close.
+void FreshState(benchmark::State& state) {
+  for (auto _ : state) {
+    luahammer::VmState vm = luahammer::make_vm_state(false, 16u << 20, 1u << 20);
+    luahammer::check_and_close(vm, "vm_benchmark");
+  }
+}
+BENCHMARK(FreshState)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -77,6 +77,7 @@ std::string detail_load_snippet(const Op& op);
 std::string detail_hook_plan(const Op& op);
 std::string detail_thread_hook(const Op& op);
 std::string detail_fail_plan(const Op& op);
+std::string detail_fail_soon(const Op& op);
 std::string feature_create_state(const Op& op);
 std::string feature_register_types(const Op& op);
 std::string feature_inspect_table(const Op& op);
@@ -88,6 +89,7 @@ std::string feature_set_memory_limit(const Op& op);
 std::string feature_call_many_args(const Op& op);
 std::string feature_create_scalar(const Op& op);
 std::string feature_table_any_key(const Op& op);
+std::string feature_fail_soon(const Op& op);
 }  // namespace ops
 
 }  // namespace luahammer

@@ -184,6 +184,11 @@ std::vector<Op> call_of(ShapeEntry entry) {
     case ShapeEntry::AsyncStart: return {function, make_op(OpCode::StartAsync, 0)};
     case ShapeEntry::AsyncPoll: return {function, make_op(OpCode::StartAsync, 0), make_op(OpCode::PollAsync)};
     case ShapeEntry::AsyncBlockOn: return {function, make_op(OpCode::StartAsync, 0), make_op(OpCode::BlockOn, 0, 1)};
+    case ShapeEntry::CreateTable: return {table};
+    case ShapeEntry::CreateString: return {make_op(OpCode::CreateString, 1, 0, 5)};
+    case ShapeEntry::CreateFunction: return {function};
+    case ShapeEntry::Load: return {make_op(OpCode::LoadSnippet, 0, 0, 0)};
+    case ShapeEntry::CreateUserdata: return {userdata};
     default: return {};
   }
 }
@@ -220,6 +225,66 @@ std::vector<ShapeEntry> rows_listing_state_closed() {
 }
 
 INSTANTIATE_TEST_SUITE_P(ShapeTable, AfterClose, ::testing::ValuesIn(rows_listing_state_closed()),
+                         [](const ::testing::TestParamInfo<ShapeEntry>& info) {
+                           std::string name = shape_entry_name(info.param);
+                           for (char& ch : name)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return name;
+                         });
+
+// Tests from the table: every entry point of the driver's calls whose row lists "memory
+// error", called with every allocation failing from its first, either needs no allocation
+// (it returns) or raises exactly that: no other kind, no crash, no leak the ledgers see
+// (run_program checks them at the end). The ones that allocate whatever the handles (they
+// make a value, load, start or resume a coroutine) must raise it.
+class UnderAllocationFailure : public ShapeCoverage, public ::testing::WithParamInterface<ShapeEntry> {};
+
+bool allocates_always(ShapeEntry entry) {
+  switch (entry) {
+    case ShapeEntry::CreateTable:
+    case ShapeEntry::CreateString:
+    case ShapeEntry::CreateFunction:
+    case ShapeEntry::Load:
+    case ShapeEntry::CreateUserdata:
+    case ShapeEntry::CreateThread:
+    case ShapeEntry::ThreadResume:
+    case ShapeEntry::AsyncStart:
+    case ShapeEntry::AsyncPoll:
+    case ShapeEntry::AsyncBlockOn: return true;
+    default: return false;
+  }
+}
+
+TEST_P(UnderAllocationFailure, TheCallReturnsOrRaisesAMemoryError) {
+  const ShapeEntry entry = GetParam();
+  std::vector<Op> ops = call_of(entry);
+  ASSERT_FALSE(ops.empty()) << shape_entry_name(entry) << ": no op calls it here (add one to call_of)";
+  OpProgram program;
+  program.ops.push_back(make_op(OpCode::CreateState));
+  program.ops.insert(program.ops.end(), ops.begin(), ops.end() - 1);
+  program.ops.push_back(make_op(OpCode::FailSoon, 0, 0, 8));  // the first allocation and every one after
+  program.ops.push_back(ops.back());
+  run_program(program);
+  end_shape_input();
+  const int memory = 1 + static_cast<int>(cxxlua::ErrorKind::Memory);
+  const long raised = shape_cell_inputs(entry, ShapeDim::Outcome, memory);
+  const long returned = shape_cell_inputs(entry, ShapeDim::Outcome, kOutcomeOk);
+  EXPECT_EQ(raised + returned, 1) << shape_entry_name(entry);
+  if (allocates_always(entry)) EXPECT_EQ(raised, 1) << shape_entry_name(entry);
+  for (int outcome = 1; outcome < kOutcomeCount; ++outcome)
+    if (outcome != memory)
+      EXPECT_LE(shape_cell_inputs(entry, ShapeDim::Outcome, outcome), 0) << shape_entry_name(entry) << " " << outcome;
+}
+
+std::vector<ShapeEntry> rows_listing_memory() {
+  std::vector<ShapeEntry> out;
+  const int memory = 1 + static_cast<int>(cxxlua::ErrorKind::Memory);
+  for (ShapeEntry entry : shape_entries())
+    if (shape_cell_inputs(entry, ShapeDim::Outcome, memory) >= 0 && !shape_ops_of(entry).empty()) out.push_back(entry);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(ShapeTable, UnderAllocationFailure, ::testing::ValuesIn(rows_listing_memory()),
                          [](const ::testing::TestParamInfo<ShapeEntry>& info) {
                            std::string name = shape_entry_name(info.param);
                            for (char& ch : name)

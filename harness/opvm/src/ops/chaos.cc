@@ -51,6 +51,26 @@ void set_fail_plan(Runtime& rt, const Op& op) {
   if (VmState* vm = rt.state_at(op.state); vm != nullptr && vm->owned) op.fail.apply(*vm->allocator);
 }
 
+// An allocation failure inside the calls that come next: the k-th allocation from now
+// fails (k = 1 + n % 8), once or, with n & 8, every one from then on. A fail plan's own
+// count (up to 4000) rarely lands inside one call; this puts it in the next one or two.
+void fail_soon(Runtime& rt, const Op& op) {
+  if (VmState* vm = rt.state_at(op.state); vm != nullptr && vm->owned) {
+    const std::uint64_t k = 1 + op.n % 8;
+    if (op.n & 8)
+      vm->allocator->fail_from_nth(k);
+    else
+      vm->allocator->fail_nth(k);
+  }
+}
+
+std::string detail_fail_soon(const Op& op) {
+  return "  -- allocation " + std::to_string(1 + op.n % 8) + " from now fails" +
+         ((op.n & 8) ? ", and every one after it" : "");
+}
+
+std::string feature_fail_soon(const Op& op) { return (op.n & 8) ? "from_then_on" : "once"; }
+
 void clear_fail_plan(Runtime& rt, const Op& op) {
   if (VmState* vm = rt.state_at(op.state); vm != nullptr && vm->owned) {
     lift_limits(*vm, rt.options.memory_cap);
