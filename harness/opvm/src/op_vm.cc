@@ -185,10 +185,17 @@ std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOpti
   ByteWriter out;
   out.bytes.push_back(16);
   out.put_bytes(random_bytes(rng, 16));
+  // Half the records take their first slot from the record before (its first or second
+  // slot): chains such as load a snippet, make a coroutine of it, resume it, close it,
+  // which independent slots (one in eight) rarely line up.
+  std::size_t previous = 0;  // where the previous record's payload starts; 0: none yet
   for (std::size_t ops = 0; ops < options.max_ops && out.bytes.size() < bytes; ++ops) {
     const OpInfo* info = menu.draw(rng);
     if (info == nullptr) break;
+    const std::size_t start = out.bytes.size() + 2;
     random_record(rng, *info, out.bytes);
+    if (previous != 0 && rng() % 2 == 0) out.bytes[start + 1] = out.bytes[previous + 1 + rng() % 2];
+    previous = start;
   }
   return out.bytes;
 }
