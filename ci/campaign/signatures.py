@@ -54,6 +54,23 @@ THEIR_DIRS = ("examples/",)
 SYSTEM_PATH = re.compile(r"^/(usr|lib|lib32|lib64|build|rustc)/")
 
 
+def checkout_relative(path):
+    """A frame's path relative to this checkout, or None. Also for a file of this checkout
+    compiled in another copy of it: ccache hands back objects built in another clone, whose
+    debug information names that clone's paths (/tmp/clone-1/build/x/../../../harness/…);
+    read as a user's code, such a harness frame would split one bug into a signature per
+    harness step that called it."""
+    norm = os.path.normpath(path)
+    if norm.startswith(ROOT + "/"):
+        return os.path.relpath(norm, ROOT)
+    parts = norm.split("/")
+    for i in range(1, len(parts)):
+        tail = "/".join(parts[i:])
+        if tail.startswith(OUR_DIRS) and os.path.isfile(os.path.join(ROOT, tail)):
+            return tail
+    return None
+
+
 def our_frames(output, limit=2):
     """Function names of the top two frames in code under test: luahammer's own (the
     binding core, the harness, modules fetched under it) or a binding's own sources outside
@@ -68,8 +85,8 @@ def our_frames(output, limit=2):
         if not m:
             continue
         func, path = m.group(2), m.group(3)
-        inside = path.startswith(ROOT + "/")
-        rel = os.path.relpath(path, ROOT) if inside else None
+        rel = checkout_relative(path)
+        inside = rel is not None
         if "compiler-rt" in path or "libFuzzer" in path or "/sanitizer_common/" in path:
             continue
         func = function_name(func)

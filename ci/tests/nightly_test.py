@@ -67,6 +67,21 @@ class Signatures(unittest.TestCase):
         other = nightly.signature(report(line, ("bytes_pad", "/home/maintainer/bytes/src/bytes.c")))
         self.assertNotEqual(a[0], other[0])
 
+    def test_a_harness_frame_compiled_in_another_clone_is_still_the_harness(self):
+        # ccache hands back objects built in another clone of luahammer: their debug
+        # information names that clone's paths. Read as a user's code, the harness step
+        # would split one module bug into two signatures (found by CI's example campaign).
+        module = ("bytes_reverse", "examples/c-module/src/bytes.c")
+        line = "ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000 at pc 0x55 bp 0x7f"
+        elsewhere = "/tmp/another-clone/build/examples/c-module/../../../harness/module/src/module_fuzz.cc"
+        a = nightly.signature(report(line, module, ("luahammer::step_call(lua_State*)", elsewhere)))
+        b = nightly.signature(report(line, module, ("luahammer::step_coroutine(lua_State*)", elsewhere)))
+        self.assertEqual(a[0], b[0])
+        self.assertEqual(a[2], ["bytes_reverse"])
+        # A user's own file that this checkout does not have stays the user's.
+        theirs = nightly.signature(report(line, ("helper", "/home/maintainer/bytes/harness/helper.c")))
+        self.assertEqual(theirs[2], ["helper"])
+
     def test_sanitizer_reports_lose_addresses_and_pids(self):
         a = nightly.signature(report("ERROR: AddressSanitizer: heap-use-after-free on address 0x602000 at pc 0x55 bp 0x7f",
                                      REGISTER))
