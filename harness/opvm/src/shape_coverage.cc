@@ -44,7 +44,7 @@ constexpr unsigned StackOverflow = outcome(cxxlua::ErrorKind::StackOverflow);
 constexpr unsigned Coroutine = outcome(cxxlua::ErrorKind::Coroutine);
 constexpr unsigned WrongState = outcome(cxxlua::ErrorKind::WrongState);
 constexpr unsigned Thread = outcome(cxxlua::ErrorKind::Thread);
-constexpr unsigned StdException = 1u << (kOutcomeCount - 1);
+constexpr unsigned StdException = 1u << kOutcomeOther;
 
 constexpr unsigned kMaxOps = 4;
 struct Row {
@@ -119,7 +119,7 @@ std::string value_name(ShapeDim dim, int value) {
     case ShapeDim::Context: return kContextNames[value];
     case ShapeDim::Outcome:
       if (value == kOutcomeOk) return "returned";
-      if (value == kOutcomeCount - 1) return "a C++ exception of another type";
+      if (value == kOutcomeOther) return "a C++ exception of another type";
       return std::string("cxxlua::Error ") + cxxlua::to_string(static_cast<cxxlua::ErrorKind>(value - 1));
     case ShapeDim::Count: break;
   }
@@ -201,7 +201,7 @@ int shape_count_bucket(std::size_t count) {
 int shape_outcome_of(const std::exception* error) {
   if (error == nullptr) return kOutcomeOk;
   if (const auto* e = dynamic_cast<const cxxlua::Error*>(error)) return 1 + static_cast<int>(e->kind());
-  return kOutcomeCount - 1;
+  return kOutcomeOther;
 }
 
 void enable_shapes(bool on) { mode = on ? kCounting : kOff; }

@@ -42,6 +42,14 @@ void note_from_lua(ShapeEntry entry, const StateHandle& state, const MultiValue&
   note_arguments(entry, args);
 }
 
+void note_from_lua(ShapeEntry entry, const StateHandle& state, int first_kind, const MultiValue& rest) {
+  if (!shapes_enabled()) return;
+  note_calling_context(entry, state);
+  note_shape(entry, ShapeDim::ArgKind, first_kind);
+  for (const Value& v : rest) note_shape(entry, ShapeDim::ArgKind, shape_kind_of(v));
+  note_shape(entry, ShapeDim::ArgCount, shape_count_bucket(rest.size() + 1));
+}
+
 void note_from_lua(ShapeEntry entry, const StateHandle& state, std::initializer_list<int> kinds) {
   if (!shapes_enabled()) return;
   note_calling_context(entry, state);
@@ -200,11 +208,7 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
     });
   }));
   api.set("call_stored", state.create_function([host](StateHandle s, lua_Integer slot, MultiValue args) {
-    if (shapes_enabled()) {
-      MultiValue all{Value(slot)};
-      all.insert(all.end(), args.begin(), args.end());
-      note_from_lua(kHost, s, all);
-    }
+    note_from_lua(kHost, s, kKindInteger, args);
     return with_outcome(kHost, [&] {
       Function f;
       {

@@ -3,7 +3,9 @@
 // agree with the cells.
 #include <luahammer/opvm/shape_coverage.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <initializer_list>
 
 #include <gtest/gtest.h>
 
@@ -168,8 +170,7 @@ std::vector<Op> call_of(ShapeEntry entry) {
   switch (entry) {
     case ShapeEntry::FunctionCallValues: return {function, make_op(OpCode::CallFunction, 0, 1, 1)};
     case ShapeEntry::FunctionCall: return {function, make_op(OpCode::StoreFunction, 0), make_op(OpCode::CallStored)};
-    case ShapeEntry::ThreadResume:
-      return {function, make_op(OpCode::CreateCoroutine, 0, 3), make_op(OpCode::ResumeCoroutine, 3, 1)};
+    case ShapeEntry::ThreadResume: return {function, coroutine, make_op(OpCode::ResumeCoroutine, 3, 1)};
     case ShapeEntry::TableSet: return {table, make_op(OpCode::SetField, 0, 1, 1)};
     case ShapeEntry::TableRawSet: return {table, make_op(OpCode::RawSetField, 0, 1, 1)};
     case ShapeEntry::TableGet: return {table, make_op(OpCode::GetField, 0, 1, 1)};
@@ -177,7 +178,7 @@ std::vector<Op> call_of(ShapeEntry entry) {
     case ShapeEntry::UserdataBorrow: return {userdata, make_op(OpCode::BorrowUserdata, 1, 0, 1)};
     case ShapeEntry::UserdataTake: return {userdata, make_op(OpCode::TakeUserdata, 1)};
     case ShapeEntry::UserdataDestroy: return {userdata, make_op(OpCode::DestroyUserdata, 1)};
-    case ShapeEntry::CreateThread: return {function, make_op(OpCode::CreateCoroutine, 0, 3)};
+    case ShapeEntry::CreateThread: return {function, coroutine};
     case ShapeEntry::ThreadClose: return {function, coroutine, make_op(OpCode::CloseCoroutine, 3)};
     case ShapeEntry::ThreadReset: return {function, coroutine, make_op(OpCode::ResetCoroutine, 3, 0)};
     case ShapeEntry::ThreadSetHook: return {function, coroutine, make_op(OpCode::ThreadHook, 3, 0, 0)};
@@ -193,44 +194,60 @@ std::vector<Op> call_of(ShapeEntry entry) {
   }
 }
 
+int outcome_of(cxxlua::ErrorKind kind) { return 1 + static_cast<int>(kind); }
+
+// One input: a state, the ops that make the handles `entry`'s call needs, then `before`
+// (closing the state, arming allocation failure), then the call.
+void run_call_after(ShapeEntry entry, const Op& before) {
+  const std::vector<Op> ops = call_of(entry);
+  ASSERT_FALSE(ops.empty()) << shape_entry_name(entry) << ": no op calls it here (add one to call_of)";
+  OpProgram program;
+  program.ops.push_back(make_op(OpCode::CreateState));
+  program.ops.insert(program.ops.end(), ops.begin(), ops.end() - 1);
+  program.ops.push_back(before);
+  program.ops.push_back(ops.back());
+  run_program(program);
+  end_shape_input();
+}
+
+// No outcome of the row's but those `allowed` was reached.
+void expect_only_outcomes(ShapeEntry entry, std::initializer_list<int> allowed) {
+  for (int outcome = 0; outcome < kOutcomeCount; ++outcome)
+    if (std::find(allowed.begin(), allowed.end(), outcome) == allowed.end())
+      EXPECT_LE(shape_cell_inputs(entry, ShapeDim::Outcome, outcome), 0) << shape_entry_name(entry) << " " << outcome;
+}
+
+// The rows of the driver's own calls that list `kind` as an outcome (a host function's
+// calls are not made by an op: neither closing the state under them nor arming a failure
+// just before them can be written as a program).
+std::vector<ShapeEntry> driver_rows_listing(cxxlua::ErrorKind kind) {
+  std::vector<ShapeEntry> out;
+  for (ShapeEntry entry : shape_entries())
+    if (shape_cell_inputs(entry, ShapeDim::Outcome, outcome_of(kind)) >= 0 && !shape_ops_of(entry).empty())
+      out.push_back(entry);
+  return out;
+}
+
+std::string row_test_name(const ::testing::TestParamInfo<ShapeEntry>& info) {
+  std::string name = shape_entry_name(info.param);
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+}
+
 class AfterClose : public ShapeCoverage, public ::testing::WithParamInterface<ShapeEntry> {};
 
 TEST_P(AfterClose, AHandleOfAClosedStateRaisesStateClosed) {
   const ShapeEntry entry = GetParam();
-  std::vector<Op> ops = call_of(entry);
-  ASSERT_FALSE(ops.empty()) << shape_entry_name(entry) << ": no op calls it here (add one to call_of)";
   // The handles are made, the state closed, then the entry point called.
-  OpProgram program;
-  program.ops.push_back(make_op(OpCode::CreateState));
-  program.ops.insert(program.ops.end(), ops.begin(), ops.end() - 1);
-  program.ops.push_back(make_op(OpCode::CloseState));
-  program.ops.push_back(ops.back());
-  run_program(program);
-  end_shape_input();
-  const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
+  ASSERT_NO_FATAL_FAILURE(run_call_after(entry, make_op(OpCode::CloseState)));
+  const int closed = outcome_of(cxxlua::ErrorKind::StateClosed);
   EXPECT_EQ(shape_cell_inputs(entry, ShapeDim::Outcome, closed), 1) << shape_entry_name(entry);
-  for (int outcome = 0; outcome < kOutcomeCount; ++outcome)
-    if (outcome != closed)
-      EXPECT_LE(shape_cell_inputs(entry, ShapeDim::Outcome, outcome), 0) << shape_entry_name(entry) << " " << outcome;
+  expect_only_outcomes(entry, {closed});
 }
 
-std::vector<ShapeEntry> rows_listing_state_closed() {
-  std::vector<ShapeEntry> out;
-  const int closed = 1 + static_cast<int>(cxxlua::ErrorKind::StateClosed);
-  // The rows of the ops' own calls (the driver's; a host function's calls into a closed
-  // state cannot happen: Lua is not running there).
-  for (ShapeEntry entry : shape_entries())
-    if (shape_cell_inputs(entry, ShapeDim::Outcome, closed) >= 0 && !shape_ops_of(entry).empty()) out.push_back(entry);
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(ShapeTable, AfterClose, ::testing::ValuesIn(rows_listing_state_closed()),
-                         [](const ::testing::TestParamInfo<ShapeEntry>& info) {
-                           std::string name = shape_entry_name(info.param);
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(ShapeTable, AfterClose,
+                         ::testing::ValuesIn(driver_rows_listing(cxxlua::ErrorKind::StateClosed)), row_test_name);
 
 // Tests from the table: every entry point of the driver's calls whose row lists "memory
 // error", called with every allocation failing from its first, either needs no allocation
@@ -257,40 +274,18 @@ bool allocates_always(ShapeEntry entry) {
 
 TEST_P(UnderAllocationFailure, TheCallReturnsOrRaisesAMemoryError) {
   const ShapeEntry entry = GetParam();
-  std::vector<Op> ops = call_of(entry);
-  ASSERT_FALSE(ops.empty()) << shape_entry_name(entry) << ": no op calls it here (add one to call_of)";
-  OpProgram program;
-  program.ops.push_back(make_op(OpCode::CreateState));
-  program.ops.insert(program.ops.end(), ops.begin(), ops.end() - 1);
-  program.ops.push_back(make_op(OpCode::FailSoon, 0, 0, 8));  // the first allocation and every one after
-  program.ops.push_back(ops.back());
-  run_program(program);
-  end_shape_input();
-  const int memory = 1 + static_cast<int>(cxxlua::ErrorKind::Memory);
+  // The first allocation and every one after it fail.
+  ASSERT_NO_FATAL_FAILURE(run_call_after(entry, make_op(OpCode::FailSoon, 0, 0, 8)));
+  const int memory = outcome_of(cxxlua::ErrorKind::Memory);
   const long raised = shape_cell_inputs(entry, ShapeDim::Outcome, memory);
   const long returned = shape_cell_inputs(entry, ShapeDim::Outcome, kOutcomeOk);
   EXPECT_EQ(raised + returned, 1) << shape_entry_name(entry);
   if (allocates_always(entry)) EXPECT_EQ(raised, 1) << shape_entry_name(entry);
-  for (int outcome = 1; outcome < kOutcomeCount; ++outcome)
-    if (outcome != memory)
-      EXPECT_LE(shape_cell_inputs(entry, ShapeDim::Outcome, outcome), 0) << shape_entry_name(entry) << " " << outcome;
+  expect_only_outcomes(entry, {kOutcomeOk, memory});
 }
 
-std::vector<ShapeEntry> rows_listing_memory() {
-  std::vector<ShapeEntry> out;
-  const int memory = 1 + static_cast<int>(cxxlua::ErrorKind::Memory);
-  for (ShapeEntry entry : shape_entries())
-    if (shape_cell_inputs(entry, ShapeDim::Outcome, memory) >= 0 && !shape_ops_of(entry).empty()) out.push_back(entry);
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(ShapeTable, UnderAllocationFailure, ::testing::ValuesIn(rows_listing_memory()),
-                         [](const ::testing::TestParamInfo<ShapeEntry>& info) {
-                           std::string name = shape_entry_name(info.param);
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(ShapeTable, UnderAllocationFailure,
+                         ::testing::ValuesIn(driver_rows_listing(cxxlua::ErrorKind::Memory)), row_test_name);
 
 }  // namespace
 }  // namespace luahammer

@@ -12,7 +12,6 @@ namespace luahammer::ops {
 using cxxlua::Function;
 using cxxlua::MultiValue;
 using cxxlua::Table;
-using cxxlua::Value;
 
 namespace {
 
@@ -51,11 +50,7 @@ Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) 
       });
     case 5:
       return state.create_function([](StateHandle s, Function f, MultiValue args) {
-        if (shapes_enabled()) {
-          MultiValue all{Value(f)};
-          all.insert(all.end(), args.begin(), args.end());
-          note_from_lua(kHost, s, all);
-        }
+        note_from_lua(kHost, s, kKindFunction, args);
         return with_outcome(kHost, [&] { return call_from_host(s, f, args); });
       });
     case 6:

@@ -65,6 +65,7 @@ enum ShapeContext : int {
 inline constexpr int kCountBuckets = 6;  // 0, 1, 2-19, 20, 21-40, 41+
 inline constexpr int kOutcomeOk = 0;     // then 1 + each cxxlua::ErrorKind, then a foreign exception
 inline constexpr int kOutcomeCount = 14;
+inline constexpr int kOutcomeOther = kOutcomeCount - 1;  // a C++ exception of another type
 
 int shape_kind_of(const cxxlua::Value& value);
 int shape_count_bucket(std::size_t count);
@@ -107,7 +108,7 @@ decltype(auto) with_outcome(ShapeEntry entry, Body&& body) {
     note_shape(entry, ShapeDim::Outcome, shape_outcome_of(&e));
     throw;
   } catch (...) {
-    note_shape(entry, ShapeDim::Outcome, kOutcomeCount - 1);  // of no standard type
+    note_shape(entry, ShapeDim::Outcome, kOutcomeOther);  // of no standard type
     throw;
   }
 }

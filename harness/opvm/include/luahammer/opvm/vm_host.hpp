@@ -105,6 +105,8 @@ void describe_probe(cxxlua::UserDataBuilder<Probe>& t);
 // function's body then runs under with_outcome (shape_coverage.hpp).
 void note_from_lua(ShapeEntry entry, const cxxlua::StateHandle& state, const cxxlua::MultiValue& args);
 void note_from_lua(ShapeEntry entry, const cxxlua::StateHandle& state, std::initializer_list<int> kinds);
+// A first argument of a known kind (the slot, the function) before the caller's values.
+void note_from_lua(ShapeEntry entry, const cxxlua::StateHandle& state, int first_kind, const cxxlua::MultiValue& rest);
 // f.call_values(args) from a host function, marking the CallFromHost row.
 cxxlua::MultiValue call_from_host(const cxxlua::StateHandle& state, const cxxlua::Function& f,
                                   const cxxlua::MultiValue& args);
