@@ -5,7 +5,9 @@
 // future; a call nobody wakes is reported as stalled within the liveness bound.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "test_support.hpp"
 
@@ -146,6 +148,33 @@ TEST(Async, ManyCallsCompletedByAWorkerPool) {
     AsyncCall call = state.async_call(body);
     EXPECT_EQ(from_value<int>(executor.block_on(call)[0]), 420);
   }
+}
+
+// Found by the thread driver's shared-state test (docs/findings.md #10): a waker fired on
+// one thread read the task's executor signal while another thread's Executor::block_on
+// attached its own. The waker here fires before block_on starts, with only a relaxed flag
+// between the two threads (no happens-before), so TSan sees the two accesses unordered
+// every time unless the binding orders them itself.
+TEST(Async, AWakeFromAnotherThreadWhileAnExecutorAttachesIsOrdered) {
+  State state;
+  auto completion = std::make_shared<Completion<lua_Integer>>();
+  state.globals().set("later", state.create_async_function([completion]() -> AsyncPoll {
+    return [completion](StateHandle&, const Waker& waker) -> std::optional<MultiValue> {
+      if (auto v = completion->poll(waker)) return MultiValue{Value(*v)};
+      return std::nullopt;
+    };
+  }));
+  AsyncCall call = state.async_call(state.load("return later() + 1"));
+  ASSERT_FALSE(call.poll().has_value());  // the waker is now registered in the completion
+  std::atomic<bool> completed{false};
+  std::thread waker_thread([&] {
+    completion->complete(41);
+    completed.store(true, std::memory_order_relaxed);
+  });
+  while (!completed.load(std::memory_order_relaxed)) std::this_thread::yield();
+  Executor executor(5s);
+  EXPECT_EQ(from_value<int>(executor.block_on(call)[0]), 42);
+  waker_thread.join();
 }
 
 }  // namespace

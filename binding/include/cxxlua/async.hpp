@@ -37,10 +37,26 @@ struct WakeSignal {
   }
 };
 
-struct TaskWake {
+// One task's wake state. The executor driving the task attaches its signal (and a later
+// executor may attach another) while a waker may fire on any thread: the signal is read
+// and replaced only under the mutex.
+class TaskWake {
+ public:
   std::atomic<bool> woken{false};
   std::atomic<unsigned long long> wakes{0};
-  std::shared_ptr<WakeSignal> signal;
+
+  void attach(std::shared_ptr<WakeSignal> signal) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    signal_ = std::move(signal);
+  }
+  std::shared_ptr<WakeSignal> signal() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return signal_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<WakeSignal> signal_;
 };
 
 class Waker {
@@ -52,7 +68,7 @@ class Waker {
     if (!task_) return;
     task_->woken.store(true);
     task_->wakes.fetch_add(1);
-    if (task_->signal) task_->signal->notify();
+    if (const std::shared_ptr<WakeSignal> signal = task_->signal()) signal->notify();
   }
 
  private:

@@ -30,7 +30,7 @@ class AsyncCall {
   bool finished() const noexcept { return finished_; }
   bool woken() const noexcept { return wake_->woken.load(); }
   unsigned long long resumes() const noexcept { return resumes_; }
-  void attach(std::shared_ptr<WakeSignal> signal) { wake_->signal = std::move(signal); }
+  void attach(std::shared_ptr<WakeSignal> signal) { wake_->attach(std::move(signal)); }
   const Thread& thread() const noexcept { return thread_; }
 
  private:
