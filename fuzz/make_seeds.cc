@@ -3,7 +3,8 @@
 // kept ones do not exercise yet (an op, or a variant its row names: a snippet, a hook
 // action), naming each file for what it adds. Then a second pass runs programs with shape
 // coverage on and keeps those that reach a cell of the shape table (shapes.def) no kept
-// seed reaches ("shape-<op>-<dimension>-<value>"). Deterministic: seeds are regenerated
+// seed reaches ("shape-<op>-<dimension>-<value>"), half of them kept seeds grown by a few
+// random ops. Deterministic: seeds are regenerated
 // with ci/make-seeds.sh when an op, snippet or table row is added (old seeds keep their meaning).
 // usage: make_seeds TARGET OUTDIR [COUNT]   (COUNT: at most that many new seeds)
 #include <dirent.h>
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   const std::string target = argv[1];
   const std::string out = argv[2];
   const long count = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 128;
-  constexpr int shape_attempts = 3000;  // programs run for the shape pass
+  constexpr int shape_attempts = 6000;  // programs run for the shape pass
   luahammer::fuzz::TargetSpec spec;
   try {
     spec = luahammer::fuzz::spec_for(target);
@@ -134,8 +135,32 @@ int main(int argc, char** argv) {
   std::vector<std::string> reached = luahammer::shape_cells_reached();
   std::sort(reached.begin(), reached.end());
   std::mt19937_64 shape_rng(0x5ba9e);
+  // The ops of the rows with a cell no seed reaches yet: a grown seed draws them more often.
+  const auto ops_of_unfilled_rows = [] {
+    std::vector<luahammer::OpCode> ops;
+    for (const luahammer::ShapeEntry entry : luahammer::shape_entries()) {
+      bool unfilled = false;
+      for (unsigned d = 0; d < static_cast<unsigned>(luahammer::ShapeDim::Count) && !unfilled; ++d)
+        for (int v = 0; v < 16 && !unfilled; ++v)
+          unfilled = luahammer::shape_cell_inputs(entry, static_cast<luahammer::ShapeDim>(d), v) == 0;
+      if (!unfilled) continue;
+      for (const luahammer::OpCode code : luahammer::shape_ops_of(entry)) ops.push_back(code);
+    }
+    return ops;
+  };
+  std::vector<luahammer::OpCode> preferred = ops_of_unfilled_rows();
   for (int attempt = 0; attempt < shape_attempts && kept - first_new < count; ++attempt) {
-    const std::vector<std::uint8_t> bytes = luahammer::random_program(shape_rng, spec.program, 64 + shape_rng() % 448);
+    // Every other program is a kept seed grown by up to four random ops, half of them ops
+    // of a row with a cell not reached yet: a cell at the end of a chain (a coroutine of a
+    // snippet, resumed, then closed) is an op or two away from a seed that made its start.
+    std::vector<std::uint8_t> bytes;
+    if (attempt % 2 == 1 && !seeds.empty()) {
+      bytes = seeds[shape_rng() % seeds.size()];
+      luahammer::append_random_records(shape_rng, spec.program, bytes, 1 + shape_rng() % 4, bytes.size() + 160,
+                                       preferred);
+    } else {
+      bytes = luahammer::random_program(shape_rng, spec.program, 64 + shape_rng() % 448);
+    }
     (void)luahammer::run_program(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program), spec.run);
     luahammer::end_shape_input();
     std::vector<std::string> now = luahammer::shape_cells_reached();
@@ -150,6 +175,7 @@ int main(int argc, char** argv) {
     }
     if (!write_seed(bytes, added)) return 1;
     reached = std::move(now);
+    preferred = ops_of_unfilled_rows();
   }
   std::printf("make_seeds: %s: %ld new seeds (%ld in all) covering %zu features\n", target.c_str(), kept - first_new,
               kept, covered.size());

@@ -180,23 +180,36 @@ void random_record(std::mt19937_64& rng, const OpInfo& info, std::vector<std::ui
   out.insert(out.end(), payload.begin(), payload.end());
 }
 
-std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes) {
+void append_random_records(std::mt19937_64& rng, const ProgramOptions& options, std::vector<std::uint8_t>& out,
+                           std::size_t max_ops, std::size_t bytes, const std::vector<OpCode>& preferred) {
   const OpMenu menu(options);
+  std::vector<const OpInfo*> prefer;
+  for (const OpInfo* info : menu.ops)
+    if (std::find(preferred.begin(), preferred.end(), info->code) != preferred.end()) prefer.push_back(info);
+  // Half the records take their first slot from the record before (its first or second
+  // slot): chains such as load a snippet, make a coroutine of it, resume it, close it,
+  // which independent slots (one in eight) rarely line up. The first record appended to a
+  // program chains to the program's last record.
+  std::size_t previous = 0;  // where the previous record's payload starts; 0: none yet
+  if (!out.empty()) {
+    for (std::size_t at = 1 + std::size_t{out[0]}; at + 2 < out.size(); at += 2 + std::size_t{out[at + 1]})
+      previous = at + 2;
+  }
+  for (std::size_t ops = 0; ops < max_ops && out.size() < bytes; ++ops) {
+    const OpInfo* info = !prefer.empty() && rng() % 2 == 0 ? prefer[rng() % prefer.size()] : menu.draw(rng);
+    if (info == nullptr) break;
+    const std::size_t start = out.size() + 2;
+    random_record(rng, *info, out);
+    if (previous != 0 && rng() % 2 == 0) out[start + 1] = out[previous + 1 + rng() % 2];
+    previous = start;
+  }
+}
+
+std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes) {
   ByteWriter out;
   out.bytes.push_back(16);
   out.put_bytes(random_bytes(rng, 16));
-  // Half the records take their first slot from the record before (its first or second
-  // slot): chains such as load a snippet, make a coroutine of it, resume it, close it,
-  // which independent slots (one in eight) rarely line up.
-  std::size_t previous = 0;  // where the previous record's payload starts; 0: none yet
-  for (std::size_t ops = 0; ops < options.max_ops && out.bytes.size() < bytes; ++ops) {
-    const OpInfo* info = menu.draw(rng);
-    if (info == nullptr) break;
-    const std::size_t start = out.bytes.size() + 2;
-    random_record(rng, *info, out.bytes);
-    if (previous != 0 && rng() % 2 == 0) out.bytes[start + 1] = out.bytes[previous + 1 + rng() % 2];
-    previous = start;
-  }
+  append_random_records(rng, options, out.bytes, options.max_ops, bytes, {});
   return out.bytes;
 }
 
@@ -376,16 +389,14 @@ void Runtime::finish() {
   calls.clear();
   stored.clear();
   for (cxxlua::Value& slot : slots) slot = cxxlua::Value();
-  for (VmState* vm : open) {
-    lift_limits(*vm, vm->memory_cap);
-    std::lock_guard<std::mutex> lock(vm->host->mutex);
-    vm->host->stored.clear();
-    vm->host->to_complete.clear();
-  }
+  for (VmState* vm : open) lift_limits(*vm, vm->memory_cap);
   // Collect every state before checking any ledger: an object of one state may hold a
   // handle of another (its drop, from a finalizer, is deferred to that state's next entry).
+  // The host's stored functions are dropped before each round and after the last: a
+  // finalizer may store one.
   for (int round = 0; round < 3; ++round) {
     for (VmState* vm : open) {
+      drop_host_handles(*vm);
       try {
         vm->state->remove_hook();  // again: the first removal can fail under a fail plan
         vm->state->collect_garbage();
@@ -395,6 +406,7 @@ void Runtime::finish() {
       }
     }
   }
+  for (VmState* vm : open) drop_host_handles(*vm);
   for (VmState* vm : open) close_and_check(*vm, "close at the end of the program");
   // After close: a userdata Lua still owned (reachable only through a cycle with a handle
   // it holds) released that handle there.

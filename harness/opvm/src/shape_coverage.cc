@@ -24,6 +24,7 @@ constexpr unsigned ResultCounts = 1u << static_cast<unsigned>(ShapeDim::ResultCo
 constexpr unsigned KeyKinds = 1u << static_cast<unsigned>(ShapeDim::KeyKind);
 constexpr unsigned ValueKinds = 1u << static_cast<unsigned>(ShapeDim::ValueKind);
 constexpr unsigned Targets = 1u << static_cast<unsigned>(ShapeDim::Target);
+constexpr unsigned Suspensions = 1u << static_cast<unsigned>(ShapeDim::Suspension);
 constexpr unsigned InMainThread = 1u << kContextMainThread;
 constexpr unsigned InCoroutine = 1u << kContextCoroutine;
 constexpr unsigned InHook = 1u << kContextHook;
@@ -91,7 +92,10 @@ const char* const kTargetNames[kTargetCount] = {"a slot holding no handle", "a l
 const char* const kContextNames[kContextCount] = {
     "from Lua on the main thread", "from Lua in a coroutine", "below a hook", "below a __gc", "below a __close",
     "while the state closes"};
-const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key", "value", "onto", "context", "outcome"};
+const char* const kSuspensionNames[kSuspensionCount] = {"finished", "yielded", "suspended by a hook's yield",
+                                                        "resumed after a hook's yield"};
+const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key",      "value",
+                                      "onto",     "context",   "outcome", "coroutine"};
 
 int values_of(ShapeDim dim) {
   switch (dim) {
@@ -103,6 +107,7 @@ int values_of(ShapeDim dim) {
     case ShapeDim::Target: return kTargetCount;
     case ShapeDim::Context: return kContextCount;
     case ShapeDim::Outcome: return kOutcomeCount;
+    case ShapeDim::Suspension: return kSuspensionCount;
     case ShapeDim::Count: break;
   }
   return 0;
@@ -121,6 +126,7 @@ std::string value_name(ShapeDim dim, int value) {
       if (value == kOutcomeOk) return "returned";
       if (value == kOutcomeOther) return "a C++ exception of another type";
       return std::string("cxxlua::Error ") + cxxlua::to_string(static_cast<cxxlua::ErrorKind>(value - 1));
+    case ShapeDim::Suspension: return kSuspensionNames[value];
     case ShapeDim::Count: break;
   }
   return "?";
@@ -288,6 +294,29 @@ void note_calling_context(ShapeEntry entry, const cxxlua::StateHandle& state) {
   }
   for (int c = 0; c < kContextCount; ++c)
     if (found & (1u << c)) note_shape(entry, ShapeDim::Context, c);
+}
+
+int shape_suspension_of(const cxxlua::Thread& thread) {
+  try {
+    switch (thread.status()) {
+      case cxxlua::ThreadStatus::Finished: return kSuspensionReturned;
+      case cxxlua::ThreadStatus::Resumable: break;
+      default: return kSuspensionCount;
+    }
+    lua_State* co = thread.raw_thread();
+    return cxxlua::testing::inspect(cxxlua::testing::state_of(thread), [co](lua_State*) {
+      // A coroutine that yielded through a function (coroutine.yield, a host function's
+      // yield) is suspended in that C function's frame; a hook yields from the Lua
+      // function it interrupted, which is then the innermost frame.
+      lua_Debug ar;
+      if (lua_status(co) != LUA_YIELD || lua_getstack(co, 0, &ar) == 0) return kSuspensionCount;
+      if (lua_getinfo(co, "S", &ar) == 0) return kSuspensionCount;
+      return std::strcmp(ar.what, "Lua") == 0 || std::strcmp(ar.what, "main") == 0 ? kSuspensionHookYielded
+                                                                                   : kSuspensionYielded;
+    });
+  } catch (const cxxlua::Error&) {
+    return kSuspensionCount;
+  }
 }
 
 void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values) {

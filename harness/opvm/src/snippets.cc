@@ -144,6 +144,17 @@ const Snippet kSnippets[] = {
     // belongs to another state, the values cannot cross (a wrong-state error).
     {43, "call_probe_stored",
      "local u, a = ... return u:call_stored(a)"},
+    // Garbage whose finalizers call back into the binding, left for whoever collects next:
+    // a hook plan's collection (the calls then run below a hook), a gc op, the close.
+    {44, "finalizers_left_for_later",
+     "local function make() setmetatable({}, {__gc = function() host.echo(1) "
+     "host.call_stored(host.store(function() return 1 end)) host.close(coroutine.create(print)) end}) end "
+     "make() make() local s = 0 for i = 1, 32 do s = s + i end return s"},
+    // A coroutine suspended inside a scope whose __close fails, handed to the driver:
+    // closing it (Thread::close, reset) reports the closing method's error.
+    {45, "suspended_in_failing_close",
+     "local co = coroutine.create(function() local c <close> = setmetatable({}, {__close = function() "
+     "error('closing fails') end}) coroutine.yield(1) end) coroutine.resume(co) return co"},
 };
 // clang-format on
 const std::size_t kSnippetRows = sizeof(kSnippets) / sizeof(kSnippets[0]);

@@ -292,12 +292,11 @@ void check_and_close(VmState& vm, const char* what) {
   lift_limits(vm, vm.memory_cap);
   reset_budget(vm);
   vm.state->remove_hook();
-  {
-    std::lock_guard<std::mutex> lock(vm.host->mutex);
-    vm.host->stored.clear();
-    vm.host->to_complete.clear();
+  for (int i = 0; i < 3; ++i) {
+    drop_host_handles(vm);
+    vm.state->collect_garbage();
   }
-  for (int i = 0; i < 3; ++i) vm.state->collect_garbage();
+  drop_host_handles(vm);
   (void)vm.state->create_table();
   check_stack_at_rest(*vm.state, what);
   reset_budget(vm);
@@ -305,6 +304,12 @@ void check_and_close(VmState& vm, const char* what) {
   check_after_close(vm, what);
   // After close: what Lua still owned (a userdata holding a handle) released it there.
   vm.references->check_none_live(what);
+}
+
+void drop_host_handles(VmState& vm) {
+  std::lock_guard<std::mutex> lock(vm.host->mutex);
+  vm.host->stored.clear();
+  vm.host->to_complete.clear();
 }
 
 void check_after_close(VmState& vm, const char* what) {

@@ -113,6 +113,38 @@ TEST_F(ShapeCoverage, AHostFunctionMarksWhereLuaCalledItFrom) {
   EXPECT_EQ(host_context_after("host.echo(1)", kContextHook), 1);  // still the one input above
 }
 
+// How many inputs marked `suspension` for Thread::resume_values, after a coroutine over
+// snippet `snippet` is resumed (up to 8 times, collecting between), with a hook plan that
+// yields every 5 instructions set on it if `hooked`.
+long resume_suspension_after(std::uint32_t snippet, bool hooked, int suspension) {
+  reset_shapes();
+  OpProgram program;
+  Op hook = make_op(OpCode::ThreadHook, 1);
+  hook.hook.triggers.every_nth_instruction = 5;
+  hook.hook.repeat_every = 1;
+  hook.hook.action = HookPlan::Action::Yield;
+  program.ops = {make_op(OpCode::CreateState), make_op(OpCode::LoadSnippet, 0, 0, snippet),
+                 make_op(OpCode::CreateCoroutine, 0, 1)};
+  if (hooked) program.ops.push_back(hook);
+  program.ops.push_back(make_op(OpCode::ResumeCoroutine, 1, 2, 7));  // up to 8 resumes, collecting
+  run_program(program);
+  end_shape_input();
+  return shape_cell_inputs(ShapeEntry::ThreadResume, ShapeDim::Suspension, suspension);
+}
+
+TEST_F(ShapeCoverage, AResumeMarksWhetherAHookSuspendedTheCoroutine) {
+  // hook_yield_self_check (23): a loop of 40 steps, with no yield of its own.
+  EXPECT_EQ(resume_suspension_after(23, false, kSuspensionReturned), 1);
+  EXPECT_EQ(resume_suspension_after(23, false, kSuspensionHookYielded), 0);
+  EXPECT_EQ(resume_suspension_after(23, true, kSuspensionHookYielded), 1);
+  EXPECT_EQ(resume_suspension_after(23, true, kSuspensionFromHook), 1);
+  EXPECT_EQ(resume_suspension_after(23, true, kSuspensionYielded), 0);
+  // host_yield (12): the coroutine suspends in a host function that yields, not in Lua code.
+  EXPECT_EQ(resume_suspension_after(12, false, kSuspensionYielded), 1);
+  EXPECT_EQ(resume_suspension_after(12, false, kSuspensionHookYielded), 0);
+  EXPECT_EQ(resume_suspension_after(12, false, kSuspensionFromHook), 0);
+}
+
 TEST_F(ShapeCoverage, TableAnyKeyReachesEveryKeyKindOfSetRawSetAndGet) {
   // Slot 1 holds each kind in turn (create_scalar), slot 0 a table; n % 3 picks the call.
   for (std::uint32_t kind : {0u, 1u, 2u, 3u, 4u, 5u}) {

@@ -27,8 +27,11 @@ void resume_coroutine(Runtime& rt, const Op& op) {
     for (std::uint32_t i = 0; i <= op.n % 8; ++i) {
       if (thread.status() != cxxlua::ThreadStatus::Resumable) break;
       note_shape(op, ShapeDim::ArgKind, shapes_enabled() ? shape_kind_of(rt.slots[op.b]) : 0);
+      if (shapes_enabled() && shape_suspension_of(thread) == kSuspensionHookYielded)
+        note_shape(op, ShapeDim::Suspension, kSuspensionFromHook);
       MultiValue results = thread.resume_values(MultiValue{rt.slots[op.b]});
       note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
+      if (shapes_enabled()) note_shape(op, ShapeDim::Suspension, shape_suspension_of(thread));
       check_coroutine(thread, "resume_coroutine");
       if (!results.empty()) rt.slots[op.b] = std::move(results.front());
       if (op.n & 1) Runtime::handle_of(thread).collect_garbage();

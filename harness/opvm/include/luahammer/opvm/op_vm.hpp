@@ -106,6 +106,11 @@ void random_record(std::mt19937_64& rng, const OpInfo& info, std::vector<std::ui
 // Random records of the menu's ops until `bytes` bytes or the op limit: what drivers,
 // tools, tests and the mutator's record insertion use when they do not read fuzz input.
 std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes);
+// Appends up to `max_ops` random records (chained as random_program chains them, the first
+// to the program's last record) to an encoded program while it is shorter than `bytes`: a
+// program grown by a few ops. Half of them are drawn from `preferred` (those of the menu).
+void append_random_records(std::mt19937_64& rng, const ProgramOptions& options, std::vector<std::uint8_t>& out,
+                           std::size_t max_ops, std::size_t bytes, const std::vector<OpCode>& preferred);
 
 struct RunOptions {
   std::uint64_t instruction_budget = 200000;  // per Lua entry, via a count hook

@@ -20,6 +20,7 @@
 
 namespace cxxlua {
 class StateHandle;
+class Thread;
 class Value;
 using MultiValue = std::vector<Value>;
 }  // namespace cxxlua
@@ -33,7 +34,18 @@ enum class ShapeEntry : unsigned {
 #undef LUAHAMMER_SHAPE_ROW
 };
 
-enum class ShapeDim : unsigned { ArgKind, ArgCount, ResultCount, KeyKind, ValueKind, Target, Context, Outcome, Count };
+enum class ShapeDim : unsigned {
+  ArgKind,
+  ArgCount,
+  ResultCount,
+  KeyKind,
+  ValueKind,
+  Target,
+  Context,
+  Outcome,
+  Suspension,
+  Count
+};
 
 // Value kinds, count buckets, assignment targets and outcomes: the values of each dimension.
 enum ShapeKind : int {
@@ -62,6 +74,15 @@ enum ShapeContext : int {
   kContextClosing,     // while lua_close runs the last finalizers
   kContextCount
 };
+// How a resume of a coroutine ended, and whether it resumed one a hook had suspended
+// (mlua #723: the live registers of a coroutine a hook suspends lie above its top).
+enum ShapeSuspension : int {
+  kSuspensionReturned,     // the coroutine finished
+  kSuspensionYielded,      // suspended by coroutine.yield or a host function's yield
+  kSuspensionHookYielded,  // suspended by a hook's yield, in the middle of a Lua function
+  kSuspensionFromHook,     // the resume continued a coroutine a hook had suspended
+  kSuspensionCount
+};
 inline constexpr int kCountBuckets = 6;  // 0, 1, 2-19, 20, 21-40, 41+
 inline constexpr int kOutcomeOk = 0;     // then 1 + each cxxlua::ErrorKind, then a foreign exception
 inline constexpr int kOutcomeCount = 14;
@@ -89,6 +110,9 @@ void note_shape(ShapeEntry entry, ShapeDim dim, int value);
 void note_shape(const Op& op, ShapeDim dim, int value);
 // Marks every context the running call into `state` is made from (Lua's stack says which).
 void note_calling_context(ShapeEntry entry, const cxxlua::StateHandle& state);
+// How `thread` stands after a resume (kSuspensionReturned, Yielded or HookYielded), or
+// kSuspensionCount if it cannot be told (not suspended, its state refused the look).
+int shape_suspension_of(const cxxlua::Thread& thread);
 // Marks the kind of each value, and how many.
 void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values);
 // Runs a call into the binding from inside Lua (a host function's body) and marks the

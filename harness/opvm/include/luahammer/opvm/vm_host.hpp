@@ -96,6 +96,10 @@ void register_vm_types(const cxxlua::StateHandle& state);
 // collects (finalizers may defer drops; the next entry releases them), checks the stack at
 // rest, closes, checks memory and finalizers, then that no reference is live.
 void check_and_close(VmState& vm, const char* what);
+// Drops the functions the host stores for Lua (host.store) and its pending completions. At
+// the end of a state, before each collection and once more after: a finalizer a collection
+// runs may store a new one, which nothing else would drop before the ledger check.
+void drop_host_handles(VmState& vm);
 // The checks after a state is closed: every byte returned, every object destroyed once,
 // no object freed by Lua without a finalizer call it reported failing.
 void check_after_close(VmState& vm, const char* what);
