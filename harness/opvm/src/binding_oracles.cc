@@ -1,6 +1,8 @@
 #include <luahammer/opvm/binding_oracles.hpp>
 #include <cxxlua/testing.hpp>
 
+#include <cstring>
+
 namespace luahammer {
 
 void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
@@ -16,16 +18,38 @@ void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after) {
 void check_coroutine(const cxxlua::Thread& thread, const char* after) {
   if (!thread.state_alive()) return;
   lua_State* co = thread.raw_thread();
+  struct Found {
+    bool finished_holds = false;  // a finished coroutine holding values
+    bool frame_lost = false;      // a coroutine a hook suspended, its frame cut off
+    int top = 0;
+  };
   // Read under the state's lock: another worker's collection may move this stack.
-  const int top = cxxlua::testing::inspect(cxxlua::testing::state_of(thread), [co](lua_State*) {
+  const Found found = cxxlua::testing::inspect(cxxlua::testing::state_of(thread), [co](lua_State*) {
+    Found f;
     lua_Debug ar;
-    if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return -1;  // suspended or running
+    f.top = lua_gettop(co);
+    if (lua_status(co) == LUA_YIELD) {
+      // A hook yields from inside the Lua function it interrupted, whose registers (at
+      // least two: luaK gives every function two) are that frame's stack: after the
+      // resume returns they must all still be below the top (mlua #723: a binding that
+      // pops or resets the top there lets the collector clear live locals).
+      if (lua_getstack(co, 0, &ar) != 0 && lua_getinfo(co, "S", &ar) != 0 &&
+          (std::strcmp(ar.what, "Lua") == 0 || std::strcmp(ar.what, "main") == 0))
+        f.frame_lost = f.top < 2;
+      return f;
+    }
+    if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return f;  // running
     // At rest a coroutine holds nothing (finished) or exactly its body (not started).
-    const int n = lua_gettop(co);
-    return (n == 0 || (n == 1 && lua_type(co, 1) == LUA_TFUNCTION)) ? -1 : n;
+    f.finished_holds = !(f.top == 0 || (f.top == 1 && lua_type(co, 1) == LUA_TFUNCTION));
+    return f;
   });
-  if (top < 0) return;
-  violation("stack", "finished coroutine holds " + std::to_string(top) + " value(s) after " + after);
+  if (found.finished_holds) {
+    violation("stack", "finished coroutine holds " + std::to_string(found.top) + " value(s) after " + after);
+  }
+  if (found.frame_lost) {
+    violation("stack", "coroutine suspended by a hook's yield kept " + std::to_string(found.top) +
+                           " of its Lua function's registers after " + after + " (live locals lost)");
+  }
 }
 
 void ReferenceLedger::on_take(int ref) noexcept { slots_.take(ref); }

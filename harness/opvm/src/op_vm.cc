@@ -195,9 +195,26 @@ void append_random_records(std::mt19937_64& rng, const ProgramOptions& options, 
     for (std::size_t at = 1 + std::size_t{out[0]}; at + 2 < out.size(); at += 2 + std::size_t{out[at + 1]})
       previous = at + 2;
   }
+  const OpInfo* fail_soon = nullptr;
+  for (const OpInfo* info : menu.ops)
+    if (info->code == OpCode::FailSoon) fail_soon = info;
   for (std::size_t ops = 0; ops < max_ops && out.size() < bytes; ++ops) {
-    const OpInfo* info = !prefer.empty() && rng() % 2 == 0 ? prefer[rng() % prefer.size()] : menu.draw(rng);
+    const bool preferring = !prefer.empty() && rng() % 2 == 0;
+    const OpInfo* info = preferring ? prefer[rng() % prefer.size()] : menu.draw(rng);
     if (info == nullptr) break;
+    if (preferring && fail_soon != nullptr && previous != 0 && rng() % 3 == 0) {
+      // One preferred op in three runs with an allocation failing soon inside it (the
+      // memory-error outcomes), on the state and slot of the op before the failure.
+      const std::size_t failing = out.size() + 2;
+      random_record(rng, *fail_soon, out);
+      out[failing] = out[previous];
+      const std::size_t start = out.size() + 2;
+      random_record(rng, *info, out);
+      out[start] = out[previous];
+      out[start + 1] = out[previous + 1 + rng() % 2];
+      previous = start;
+      continue;
+    }
     const std::size_t start = out.size() + 2;
     random_record(rng, *info, out);
     if (previous != 0 && rng() % 2 == 0) out[start + 1] = out[previous + 1 + rng() % 2];

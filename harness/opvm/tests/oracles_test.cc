@@ -56,6 +56,41 @@ TEST_F(Oracles, StackFiresOnAFinishedCoroutineHoldingValues) {
       "luahammer: stack: finished coroutine holds 1 value");
 }
 
+// A coroutine over a loop, suspended by a hook that yields at every 3rd instruction.
+cxxlua::Thread hook_suspended(cxxlua::State& state) {
+  cxxlua::Thread co = state.create_thread(state.load("local s = 0 for i = 1, 50 do s = s + i end return s"));
+  co.set_hook(cxxlua::HookTriggers{.every_nth_instruction = 3},
+              [](cxxlua::StateHandle&, const cxxlua::HookEvent&) { return cxxlua::HookAction::yield(); });
+  return co;
+}
+
+TEST_F(Oracles, StackQuietOnACoroutineSuspendedAndResumedByHookYields) {
+  cxxlua::State state;
+  cxxlua::Thread co = hook_suspended(state);
+  int resumes = 0;
+  while (co.status() == cxxlua::ThreadStatus::Resumable && resumes < 1000) {
+    (void)co.resume();
+    state.collect_garbage();
+    check_coroutine(co, "a hook's yield");
+    ++resumes;
+  }
+  co.remove_hook();
+  EXPECT_GT(resumes, 10);
+}
+
+TEST_F(Oracles, StackFiresOnACoroutineWhoseHookSuspendedFrameWasCut) {
+  EXPECT_DEATH(
+      {
+        cxxlua::State state;
+        cxxlua::Thread co = hook_suspended(state);
+        (void)co.resume();
+        lua_settop(co.raw_thread(), 0);  // what a broken resume does after a hook's yield (mlua #723)
+        check_coroutine(co, "a broken resume");
+      },
+      "luahammer: stack: coroutine suspended by a hook's yield kept 0 of its Lua function's registers after a "
+      "broken resume");
+}
+
 TEST_F(Oracles, ReferencesFireOnADoubleRelease) {
   EXPECT_DEATH(
       {

@@ -10,7 +10,8 @@
 namespace luahammer {
 
 // --- stack balance -------------------------------------------------------------------
-// At rest the main thread's stack is empty; a finished coroutine holds nothing.
+// At rest the main thread's stack is empty; a finished coroutine holds nothing; a
+// coroutine a hook suspended still holds its Lua function's registers.
 void check_stack_at_rest(const cxxlua::StateHandle& state, const char* after);
 void check_coroutine(const cxxlua::Thread& thread, const char* after);
 

@@ -108,7 +108,8 @@ void random_record(std::mt19937_64& rng, const OpInfo& info, std::vector<std::ui
 std::vector<std::uint8_t> random_program(std::mt19937_64& rng, const ProgramOptions& options, std::size_t bytes);
 // Appends up to `max_ops` random records (chained as random_program chains them, the first
 // to the program's last record) to an encoded program while it is shorter than `bytes`: a
-// program grown by a few ops. Half of them are drawn from `preferred` (those of the menu).
+// program grown by a few ops. Half of them are drawn from `preferred` (those of the menu),
+// one in three of those right after a fail_soon, on the state and a slot of the op before.
 void append_random_records(std::mt19937_64& rng, const ProgramOptions& options, std::vector<std::uint8_t>& out,
                            std::size_t max_ops, std::size_t bytes, const std::vector<OpCode>& preferred);
 
