@@ -72,7 +72,8 @@ TEST_F(ShapeCoverage, ACallMarksItsArgumentsTheirCountItsResultsAndItsOutcome) {
 
 // How many inputs marked `context` for a host function, after running `source` on a fresh
 // VM state (as one input), closing it at the end.
-long host_context_after(const char* source, int context, bool hooked = false) {
+long host_context_after(const char* source, int context, bool hooked = false,
+                        ShapeEntry entry = ShapeEntry::HostFunction) {
   VmState vm = make_vm_state(false, 0, 0);
   if (hooked) {
     // A hook that collects garbage at its first count event: finalizers run below it.
@@ -89,7 +90,7 @@ long host_context_after(const char* source, int context, bool hooked = false) {
   }
   check_and_close(vm, "shape context test");
   end_shape_input();
-  return shape_cell_inputs(ShapeEntry::HostFunction, ShapeDim::Context, context);
+  return shape_cell_inputs(entry, ShapeDim::Context, context);
 }
 
 TEST_F(ShapeCoverage, AHostFunctionMarksWhereLuaCalledItFrom) {
@@ -143,6 +144,58 @@ TEST_F(ShapeCoverage, AResumeMarksWhetherAHookSuspendedTheCoroutine) {
   EXPECT_EQ(resume_suspension_after(12, false, kSuspensionYielded), 1);
   EXPECT_EQ(resume_suspension_after(12, false, kSuspensionHookYielded), 0);
   EXPECT_EQ(resume_suspension_after(12, false, kSuspensionFromHook), 0);
+}
+
+// The cells at the end of chains of ops that random programs and grown seeds rarely line
+// up: reached here on purpose, each with the outcome its contract names.
+TEST_F(ShapeCoverage, CallsBackIntoTheBindingFromFinalizersAHookRunsAreBelowTheHook) {
+  // finalizers_left_for_later (44): its finalizers call host.call_stored and host.close;
+  // the hook collects at every instruction, so they run below it.
+  const char* source =
+      "local function make() setmetatable({}, {__gc = function() "
+      "host.call_stored(host.store(function() return 1 end)) host.close(coroutine.create(print)) "
+      "end}) end make() make() local s = 0 for i = 1, 8 do s = s + i end return s";
+  EXPECT_EQ(host_context_after(source, kContextHook, true, ShapeEntry::CallFromHost), 1);
+  EXPECT_EQ(host_context_after(source, kContextHook, true, ShapeEntry::CloseFromHost), 2);  // both inputs
+}
+
+TEST_F(ShapeCoverage, ClosingACoroutineSuspendedInAFailingCloseRaisesItsErrorOrAMemoryError) {
+  const auto close_outcome = [](bool fail_soon, cxxlua::ErrorKind kind) {
+    reset_shapes();
+    OpProgram program;
+    // suspended_in_failing_close (45) hands the driver a coroutine suspended in a scope
+    // whose __close raises; fail_soon 8: every allocation from the next one fails.
+    program.ops = {make_op(OpCode::CreateState), make_op(OpCode::LoadSnippet, 0, 0, 45),
+                   make_op(OpCode::CallFunction, 0, 1, 0)};
+    if (fail_soon) program.ops.push_back(make_op(OpCode::FailSoon, 0, 0, 8));
+    program.ops.push_back(make_op(OpCode::CloseCoroutine, 1));
+    run_program(program);
+    end_shape_input();
+    return shape_cell_inputs(ShapeEntry::ThreadClose, ShapeDim::Outcome, 1 + static_cast<int>(kind));
+  };
+  EXPECT_EQ(close_outcome(false, cxxlua::ErrorKind::Runtime), 1);
+  EXPECT_EQ(close_outcome(true, cxxlua::ErrorKind::Memory), 1);
+  EXPECT_EQ(close_outcome(true, cxxlua::ErrorKind::Runtime), 0);
+}
+
+TEST_F(ShapeCoverage, ALuaValuePassedToAProbesFunctionOfAnotherStateIsRefused) {
+  OpProgram program;
+  Op load_in_second = make_op(OpCode::LoadSnippet, 0, 0, 39);  // a function of state 1
+  load_in_second.state = 1;
+  Op create_second = make_op(OpCode::CreateState);
+  create_second.state = 1;
+  program.ops = {make_op(OpCode::CreateState),
+                 create_second,
+                 load_in_second,
+                 make_op(OpCode::CreateUserdata, 1, 0, 2),  // a Probe of state 0 in slot 1
+                 make_op(OpCode::StoreInUserdata, 1, 0),    // holding state 1's function
+                 make_op(OpCode::LoadSnippet, 2, 0, 43),    // call_probe_stored, of state 0
+                 make_op(OpCode::CallFunction, 2, 1, 2)};   // with (the Probe, the snippet)
+  run_program(program);
+  end_shape_input();
+  EXPECT_EQ(shape_cell_inputs(ShapeEntry::CallFromHost, ShapeDim::Outcome,
+                              1 + static_cast<int>(cxxlua::ErrorKind::WrongState)),
+            1);
 }
 
 TEST_F(ShapeCoverage, TableAnyKeyReachesEveryKeyKindOfSetRawSetAndGet) {
