@@ -4,7 +4,8 @@
 // action), naming each file for what it adds. Then a second pass runs programs with shape
 // coverage on and keeps those that reach a cell of the shape table (shapes.def) no kept
 // seed reaches ("shape-<op>-<dimension>-<value>"), half of them kept seeds grown by a few
-// random ops. Deterministic: seeds are regenerated
+// random ops; then the hand-written chains of ops for the cells at the end of long chains
+// (shape_chains) that reach a new cell. Deterministic: seeds are regenerated
 // with ci/make-seeds.sh when an op, snippet or table row is added (old seeds keep their meaning).
 // usage: make_seeds TARGET OUTDIR [COUNT]   (COUNT: at most that many new seeds)
 #include <dirent.h>
@@ -176,6 +177,19 @@ int main(int argc, char** argv) {
     if (!write_seed(bytes, added)) return 1;
     reached = std::move(now);
     preferred = ops_of_unfilled_rows();
+  }
+  // The chains of ops for the cells random programs and grown seeds rarely reach: kept
+  // where they reach a new cell (an op outside the target's menu decodes to nothing).
+  for (const luahammer::ShapeChain& chain : luahammer::shape_chains()) {
+    if (kept - first_new >= count) break;
+    const std::vector<std::uint8_t> bytes = chain.program.encode(spec.program);
+    (void)luahammer::run_program(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program), spec.run);
+    luahammer::end_shape_input();
+    std::vector<std::string> now = luahammer::shape_cells_reached();
+    if (now.size() == reached.size()) continue;
+    std::sort(now.begin(), now.end());
+    if (!write_seed(bytes, {std::string("chain_") + chain.name})) return 1;
+    reached = std::move(now);
   }
   std::printf("make_seeds: %s: %ld new seeds (%ld in all) covering %zu features\n", target.c_str(), kept - first_new,
               kept, covered.size());

@@ -160,4 +160,22 @@ std::string shape_report();
 std::string shape_tsv();
 void reset_shapes();
 
+// Programs for the cells at the end of chains of ops that random programs and grown seeds
+// rarely line up (a hook that collects while finalizers call back into the binding, a
+// coroutine closed under allocation failure, a Probe holding another state's function):
+// make_seeds keeps each as a seed of the targets where it reaches a new cell; the tests
+// run each and check it reaches its cells. Each starts with a hook plan (the targets with
+// a leading plan read op 1 as one).
+struct ShapeCell {
+  ShapeEntry entry;
+  ShapeDim dim;
+  int value;
+};
+struct ShapeChain {
+  const char* name;
+  OpProgram program;
+  std::vector<ShapeCell> cells;  // what it is for
+};
+std::vector<ShapeChain> shape_chains();
+
 }  // namespace luahammer
