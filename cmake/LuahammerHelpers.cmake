@@ -253,9 +253,10 @@ endfunction()
 
 # luahammer_add_module_fuzzer(<name> OPEN <luaopen_x>
 #                             {TARGETS <the module's library target>… |
-#                              DIR <source folder> SOURCES <file>… [INCLUDES <dir>…] [DEFINES <def>…]}
+#                              DIR <source folder> SOURCES <file>… [INCLUDES <dir>…] [DEFINES <def>…]
+#                              [LIBS <library the sources link against>…]}
 #                             [MODULE <require name>] [DICT <hand-written .dict>]
-#                             [CORPUS_ROOT <folder>])
+#                             [EXCLUDE <callable never called>…] [CORPUS_ROOT <folder>])
 # Fuzzes a Lua C module luahammer has never seen (harness/module/). TARGETS: the user's own
 # targets, instrumented with the mode (luahammer_instrument; a MODULE or SHARED library
 # through a static twin). DIR/SOURCES: sources outside any target, compiled here with our
@@ -267,9 +268,13 @@ endfunction()
 #    CORPUS_ROOT/module_<name>/ (fuzz-smoke) and CORPUS_ROOT/regressions/module_<name>/
 #    (regression) replayed; CORPUS_ROOT defaults to luahammer's corpus/;
 #  - a row of the build tree's manifest, so `luahammer fuzz --build-dir` finds it.
+# EXCLUDE: callables that cannot be contained or are not bugs when they misbehave (a sleep
+# for a fuzzed number of seconds, an exit), as "socket.core.sleep" or "lfs:lock"; they join
+# LUAHAMMER_EXCLUDE. The fuzzer and the replay run contained (containment.hpp).
 # When DIR does not exist the module is skipped with a message saying how to get it.
 function(luahammer_add_module_fuzzer name)
-  cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH;CORPUS_ROOT" "SOURCES;INCLUDES;DEFINES;TARGETS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DIR;OPEN;MODULE;DICT;FETCH;CORPUS_ROOT" "SOURCES;INCLUDES;DEFINES;TARGETS;LIBS;EXCLUDE"
+                        ${ARGN})
   if(NOT ARG_CORPUS_ROOT)
     set(ARG_CORPUS_ROOT ${LUAHAMMER_SOURCE_DIR}/corpus)
   endif()
@@ -334,7 +339,7 @@ function(luahammer_add_module_fuzzer name)
     add_library(${lib} STATIC ${ARG_SOURCES})
     target_include_directories(${lib} PRIVATE ${ARG_DIR} ${ARG_INCLUDES})
     target_compile_definitions(${lib} PRIVATE ${ARG_DEFINES})
-    target_link_libraries(${lib} PUBLIC luahammer::lua)
+    target_link_libraries(${lib} PUBLIC luahammer::lua ${ARG_LIBS})
     target_compile_options(${lib} PRIVATE -w)  # third-party code: its warnings are not ours
     luahammer_instrument(${lib})
     list(APPEND code ${lib})
@@ -344,7 +349,9 @@ function(luahammer_add_module_fuzzer name)
   endforeach()
 
   set(main ${LUAHAMMER_SOURCE_DIR}/modules/module_fuzzer.cc)
-  set(defs LUAHAMMER_MODULE_OPEN=${ARG_OPEN} LUAHAMMER_MODULE_NAME="${ARG_MODULE}")
+  list(JOIN ARG_EXCLUDE "," exclude)
+  set(defs LUAHAMMER_MODULE_OPEN=${ARG_OPEN} LUAHAMMER_MODULE_NAME="${ARG_MODULE}"
+           LUAHAMMER_MODULE_EXCLUDE="${exclude}")
   set(target module_${name})
   add_executable(${target}_replay ${main} ${LUAHAMMER_SOURCE_DIR}/fuzz/replay_main.cc)
   add_executable(${target}_api ${main})

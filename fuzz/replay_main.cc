@@ -39,6 +39,14 @@ namespace {
 
 constexpr long long kMaxInputBytes = 64LL * 1024 * 1024;
 
+// The target's initialization may change the current directory (a contained module fuzzer
+// runs in a scratch folder): paths are made absolute before it.
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char here[4096];
+  return getcwd(here, sizeof here) != nullptr ? std::string(here) + "/" + path : path;
+}
+
 bool collect(const std::string& path, std::vector<std::string>& files) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) return false;
@@ -105,7 +113,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "replay: --shapes-tsv needs a file name\n");
         return 2;
       }
-      shapes_tsv = argv[++i];
+      shapes_tsv = absolute(argv[++i]);
     } else if (arg == "-h" || arg == "--help") {
       std::printf(
           "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | --shapes-tsv FILE] PATH...\n"
@@ -139,18 +147,21 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
+  std::vector<std::string> opened;  // each file's absolute path; messages name it as given
+  for (const auto& file : files) opened.push_back(absolute(file));
   LLVMFuzzerInitialize(&argc, &argv);
   if (shapes) luahammer_fuzz_enable_shapes();
   std::size_t findings = 0;
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
+  for (std::size_t k = 0; k < files.size(); ++k) {
+    const std::string& file = files[k];
+    std::ifstream in(opened[k], std::ios::binary);
     if (!in) {
       std::fprintf(stderr, "replay: cannot read '%s'\n", file.c_str());
       return 2;
     }
     const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (check_decoding) {
-      std::ifstream snapshot(file + ".explain", std::ios::binary);
+      std::ifstream snapshot(opened[k] + ".explain", std::ios::binary);
       if (snapshot) {
         const std::string recorded((std::istreambuf_iterator<char>(snapshot)), std::istreambuf_iterator<char>());
         if (recorded != luahammer_fuzz_explain(bytes.data(), bytes.size())) {

@@ -3,10 +3,12 @@
 // LUAHAMMER_MODULE_NAME (its `require` name). The work is in harness/module_fuzz.cc.
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
 
+#include <luahammer/module/containment.hpp>
 #include <luahammer/module/module_fuzz.hpp>
 #include <luahammer/core/oracles.hpp>
 
@@ -14,21 +16,37 @@ extern "C" int LUAHAMMER_MODULE_OPEN(lua_State* L);
 
 namespace {
 const luahammer::ModuleSpec kModule{LUAHAMMER_MODULE_NAME, LUAHAMMER_MODULE_OPEN};
+
+// The module's EXCLUDE list (luahammer_add_module_fuzzer) joins LUAHAMMER_EXCLUDE, before
+// anything reads it.
+void exclude_by_default() {
+  const std::string defaults = LUAHAMMER_MODULE_EXCLUDE;
+  if (defaults.empty()) return;
+  const char* user = std::getenv("LUAHAMMER_EXCLUDE");
+  const std::string all = user != nullptr && *user != '\0' ? defaults + "," + user : defaults;
+  setenv("LUAHAMMER_EXCLUDE", all.c_str(), 1);
 }
+}  // namespace
 
 // A Lua API check that fails aborts (Lua is built with LUA_USE_APICHECK); with handle_abort
 // ASan prints the stack of that abort, the module's call in it, where a plain abort says
 // nothing. ASAN_OPTIONS set by the user come after these defaults and win.
 extern "C" const char* __asan_default_options() { return "handle_abort=1"; }
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   luahammer::install_terminate_handler();
+  exclude_by_default();
+  // The module may touch the world: from here on it runs in a scratch folder, unable to
+  // write elsewhere, open sockets or start programs (containment.hpp; LUAHAMMER_CONTAIN=0
+  // turns it off). Before libFuzzer reads argv, which this rewrites.
+  luahammer::contain_fuzzing(argc, argv);
   // Before libFuzzer starts its threads (the RSS watcher): learning forks a child.
   luahammer::learn_module(kModule);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  luahammer::reset_scratch();
   return luahammer::run_module_input(kModule, data, size);
 }
 
@@ -46,6 +64,8 @@ std::string luahammer_fuzz_explain(const std::uint8_t* data, std::size_t size) {
 // (what each callable's checks accept); with --dict FILE, a libFuzzer
 // dictionary: FILE's entries, then each discovered name (and its last component).
 int main(int argc, char** argv) {
+  exclude_by_default();
+  luahammer::contain_fuzzing(&argc, &argv);  // discovery calls the module's functions
   const auto names = luahammer::discover_module_api(kModule);
   if (argc == 3 && std::strcmp(argv[1], "--dict") == 0) {
     if (std::FILE* in = std::fopen(argv[2], "r")) {
