@@ -13,6 +13,9 @@
 #include <luahammer/core/oracles.hpp>
 
 extern "C" int LUAHAMMER_MODULE_OPEN(lua_State* L);
+#ifndef LUAHAMMER_MODULE_EXCLUDE
+#define LUAHAMMER_MODULE_EXCLUDE ""
+#endif
 
 namespace {
 const luahammer::ModuleSpec kModule{LUAHAMMER_MODULE_NAME, LUAHAMMER_MODULE_OPEN};
