@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   // The module may touch the world: from here on it runs in a scratch folder, unable to
   // write elsewhere, open sockets or start programs (containment.hpp; LUAHAMMER_CONTAIN=0
   // turns it off). Before libFuzzer reads argv, which this rewrites.
-  luahammer::contain_fuzzing(argc, argv);
+  // A parent that only runs children (-fork, -merge) never calls the module.
+  if (!luahammer::contain_fuzzing(argc, argv)) return 0;
   // Before libFuzzer starts its threads (the RSS watcher): learning forks a child.
   luahammer::learn_module(kModule);
   return 0;

@@ -67,6 +67,18 @@ class Signatures(unittest.TestCase):
         other = nightly.signature(report(line, ("bytes_pad", "/home/maintainer/bytes/src/bytes.c")))
         self.assertNotEqual(a[0], other[0])
 
+    def test_the_containment_line_of_a_module_fuzzer_is_not_its_report(self):
+        # Every contained process prints it first, with a scratch folder of its own: were it
+        # the report line, each crash would be a bug of its own.
+        contained = ("luahammer containment: contained in /tmp/luahammer-scratch-14arNr (HOME, TMPDIR, current "
+                     "directory): writes only there; no sockets; no programs, no group kill\n")
+        line = "lfs.c:696:11: runtime error: member access within null pointer of type 'dir_data'"
+        module = ("dir_close", "/home/maintainer/lfs/src/lfs.c")
+        a = nightly.signature(contained + report(line, module))
+        b = nightly.signature(contained.replace("14arNr", "r0RleA") + report(line, module))
+        self.assertEqual(a, b)
+        self.assertIn("runtime-error", a[0])
+
     def test_a_harness_frame_compiled_in_another_clone_is_still_the_harness(self):
         # ccache hands back objects built in another clone of luahammer: their debug
         # information names that clone's paths. Read as a user's code, the harness step

@@ -253,6 +253,7 @@ ContainmentPlan plan_containment(const std::vector<std::string>& args, const std
     for (const char* parent : kParentFlags) {
       if (name == parent && value != "0" && plan.why_not.empty()) {
         plan.why_not = "-" + name + "=" + value + " runs the inputs in child processes, each contained";
+        plan.parent = true;
       }
     }
     for (const PathFlag& flag : kPathFlags) {
@@ -278,10 +279,10 @@ ContainmentPlan plan_containment(const std::vector<std::string>& args, const std
   return plan;
 }
 
-void contain_fuzzing(int* argc, char*** argv) {
+bool contain_fuzzing(int* argc, char*** argv) {
   char here[PATH_MAX];
   if (getcwd(here, sizeof here) == nullptr) {
-    std::fprintf(stderr, "luahammer: containment: cannot read the current directory: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "luahammer containment: cannot read the current directory: %s\n", std::strerror(errno));
     std::exit(2);
   }
   const char* off = std::getenv("LUAHAMMER_CONTAIN");
@@ -289,8 +290,8 @@ void contain_fuzzing(int* argc, char*** argv) {
       plan_containment(std::vector<std::string>(*argv, *argv + *argc), here,
                        off != nullptr && std::strcmp(off, "0") == 0, &LLVMFuzzerRunDriver != nullptr);
   if (!plan.contain) {
-    std::fprintf(stderr, "luahammer: not contained: %s\n", plan.why_not.c_str());
-    return;
+    std::fprintf(stderr, "luahammer containment: not contained: %s\n", plan.why_not.c_str());
+    return !plan.parent;
   }
   // The rewritten command line lives as long as the process (libFuzzer keeps pointers).
   static std::vector<std::string> strings;
@@ -305,7 +306,7 @@ void contain_fuzzing(int* argc, char*** argv) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/luahammer-scratch-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) {
-    std::fprintf(stderr, "luahammer: containment: cannot make a scratch folder %s: %s\n", pattern.c_str(),
+    std::fprintf(stderr, "luahammer containment: cannot make a scratch folder %s: %s\n", pattern.c_str(),
                  std::strerror(errno));
     std::exit(2);
   }
@@ -327,7 +328,7 @@ void contain_fuzzing(int* argc, char*** argv) {
   }
   if (chdir(pattern.c_str()) != 0 || setenv("HOME", pattern.c_str(), 1) != 0 ||
       setenv("TMPDIR", pattern.c_str(), 1) != 0) {
-    std::fprintf(stderr, "luahammer: containment: cannot move into %s: %s\n", pattern.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "luahammer containment: cannot move into %s: %s\n", pattern.c_str(), std::strerror(errno));
     std::exit(2);
   }
   g_scratch = pattern;
@@ -335,10 +336,11 @@ void contain_fuzzing(int* argc, char*** argv) {
   const ContainmentResult result = contain_process(writable);
   std::string folders;
   for (const std::string& folder : plan.writable) folders += ", " + folder;
-  std::fprintf(stderr, "luahammer: contained in %s (HOME, TMPDIR, current directory): %s%s%s%s%s%s\n", pattern.c_str(),
-               result.files ? "writes only there" : "", result.files ? folders.c_str() : "",
+  std::fprintf(stderr, "luahammer containment: contained in %s (HOME, TMPDIR, current directory): %s%s%s%s%s%s\n",
+               pattern.c_str(), result.files ? "writes only there" : "", result.files ? folders.c_str() : "",
                result.network ? "; no sockets" : "", result.programs ? "; no programs, no group kill" : "",
                result.not_contained.empty() ? "" : "; NOT contained: ", result.not_contained.c_str());
+  return true;
 }
 
 void reset_scratch() {

@@ -1244,6 +1244,13 @@ std::string attempt(lua_State* L, Context& c, std::size_t i, int self, const std
 // so a replay in a fresh process draws as the fuzzer did.
 // Writes a line to the parent (learn_in_child): "try <name>" before a callable is learned,
 // "shape <name>\t<mask>:<class>\t…" after.
+// LUAHAMMER_LEARN_TIMEOUT overrides it (seconds, 1 or more).
+unsigned learn_seconds_per_callable() {
+  const char* env = std::getenv("LUAHAMMER_LEARN_TIMEOUT");
+  const unsigned long seconds = env != nullptr ? std::strtoul(env, nullptr, 10) : 0;
+  return seconds >= 1 && seconds <= 3600 ? static_cast<unsigned>(seconds) : 10;
+}
+
 void tell(int fd, const std::string& line) {
   std::string text = line + "\n";
   for (std::size_t done = 0; done < text.size();) {
@@ -1326,6 +1333,10 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
       if (callable.name.find(":__") != std::string::npos && !setter) continue;
       if (std::find(skip.begin(), skip.end(), callable.name) != skip.end()) continue;
       tell(fd, "try " + callable.name);
+      // A callable that waits (a socket's receive, a sleep) would hold learning, and the
+      // fuzzer, for good: after learn_seconds_per_callable() the child dies here and
+      // learning starts again without it, as for a crash.
+      ::alarm(learn_seconds_per_callable());
       int self = 0;
       if (callable.self_metatable != nullptr) {
         push_registry(L, kSamples);
@@ -1468,7 +1479,7 @@ Learned learn_in_child(const ModuleSpec& module) {
       // The child dies quietly: no crash file from a fuzzing engine's handlers (they would
       // save the parent's current input), no report.
       if (&__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(nullptr);
-      for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+      for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGALRM}) std::signal(sig, SIG_DFL);
       ::close(fds[0]);
       const int quiet = ::open("/dev/null", O_WRONLY);
       if (quiet >= 0) {

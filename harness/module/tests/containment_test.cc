@@ -164,12 +164,14 @@ TEST(ContainmentPlan, AParentThatRunsChildProcessesOrAUserWhoSaysNoIsNotContaine
   for (const char* flag : {"-fork=2", "-jobs=4", "-workers=2", "-merge=1", "-minimize_crash=1"}) {
     const ContainmentPlan plan = plan_containment({"f", "corpus", flag}, "/w", false, true);
     EXPECT_FALSE(plan.contain) << flag;
+    EXPECT_TRUE(plan.parent) << flag;
     EXPECT_NE(plan.why_not.find(flag), std::string::npos) << plan.why_not;
     EXPECT_EQ(plan.args, (std::vector<std::string>{"f", "corpus", flag}));  // untouched
   }
   EXPECT_TRUE(plan_containment({"f", "-fork=0", "-merge_inner=1"}, "/w", false, true).contain);
   const ContainmentPlan off = plan_containment({"f"}, "/w", true, true);
   EXPECT_FALSE(off.contain);
+  EXPECT_FALSE(off.parent);  // it runs its inputs itself, uncontained
   EXPECT_EQ(off.why_not, "LUAHAMMER_CONTAIN=0");
 }
 

@@ -4,6 +4,8 @@
 #include <luahammer/module/module_fuzz.hpp>
 #include <luahammer/core/random_bytes.hpp>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -389,6 +391,34 @@ TEST(ModuleFuzzDeathTest, AnExcludedFinalizerIsNotCalledForADeadObjectSelfEither
         run_inputs({"fixture", open_binding}, kUnderTsan ? 200 : 800);
         std::fprintf(stderr, "deposits %d, finalized again %d\n", deposits, finalized_again);
         std::exit(deposits > 0 && finalized_again == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A callable that never returns (a blocking receive, a sleep for what the caller says).
+int wait_forever(lua_State*) {
+  for (;;) pause();
+}
+int check_integer(lua_State* L) {
+  lua_pushinteger(L, luaL_checkinteger(L, 1));
+  return 1;
+}
+int open_waits(lua_State* L) {
+  const luaL_Reg functions[] = {{"wait", wait_forever}, {"check", check_integer}, {nullptr, nullptr}};
+  luaL_newlib(L, functions);
+  return 1;
+}
+
+TEST(ModuleFuzzDeathTest, LearningGoesOnWithoutACallableThatNeverReturns) {
+  // Learning forks a child that calls each callable: one that waits for good is given up
+  // after LUAHAMMER_LEARN_TIMEOUT seconds, and the others are still learned.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("LUAHAMMER_LEARN_TIMEOUT", "1", 1);
+        const auto shapes = luahammer::learned_argument_shapes({"waits", open_waits});
+        const bool learned = std::find(shapes.begin(), shapes.end(), "waits.check(integer)") != shapes.end();
+        std::exit(learned ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }

@@ -36,6 +36,7 @@ ContainmentResult contain_process(const std::vector<std::string>& writable);
 // files kept where libFuzzer would write them, and the folders it writes to.
 struct ContainmentPlan {
   bool contain = false;               // false: a parent that runs child processes, or asked off
+  bool parent = false;                // runs its inputs in child processes, none itself
   std::string why_not;                // when !contain
   std::vector<std::string> args;      // the command line to run with (argv[0] first)
   std::vector<std::string> writable;  // the folders the engine writes to (corpus, artifacts, ...)
@@ -53,7 +54,9 @@ ContainmentPlan plan_containment(const std::vector<std::string>& args, const std
 // *argc/*argv (rewriting them), makes a scratch folder, points HOME and TMPDIR at it,
 // makes it the current directory, starts the sanitizer's symbolizer (later reports still
 // name functions), contains the process, and prints one line saying what is contained.
-void contain_fuzzing(int* argc, char*** argv);
+// Returns false when this process runs no input itself (a libFuzzer parent of -fork, -merge,
+// …): it should not call the module at all, its children do.
+bool contain_fuzzing(int* argc, char*** argv);
 
 // Before each input: the scratch folder emptied and the current directory again, so one
 // input's files never change the next. Nothing when contain_fuzzing did not contain.
