@@ -43,13 +43,17 @@ def first_report_line(output):
 
 def normalize(line):
     line = re.sub(r"0x[0-9a-fA-F]+", "0x", line)
+    # A number in a report is the input's (1e+308 or 2.5 outside a type's range): N too.
+    line = re.sub(r"[-+]?\b\d+(\.\d+)?[eE][-+]?\d+\b|[-+]?\b\d+\.\d+\b", "N", line)
     line = re.sub(r"\b\d+\b", "N", line)
     line = re.sub(r"\s+(on address|at pc|bp|sp) 0x.*", "", line)
     return line[:160]
 
 
 # Bindings' own code that lives in this checkout only as an example of a user's project.
-THEIR_DIRS = ("examples/",)
+# A third-party module fetched under third_party/modules/ is code under test as a user's
+# module is: its frames, not the harness step that called it, say where the bug is.
+THEIR_DIRS = ("examples/", "third_party/modules/")
 # Outside luahammer's checkout: system libraries and runtimes, not code under test.
 SYSTEM_PATH = re.compile(r"^/(usr|lib|lib32|lib64|build|rustc)/")
 
@@ -91,10 +95,10 @@ def our_frames(output, limit=2):
             continue
         func = function_name(func)
         anyf.append(func)
-        if rel and rel.startswith(OUR_DIRS) and not rel.startswith(REPORTING_FILES):
-            ours.append(func)
-        elif (rel and rel.startswith(THEIR_DIRS)) or (not inside and not SYSTEM_PATH.match(path)):
+        if (rel and rel.startswith(THEIR_DIRS)) or (not inside and not SYSTEM_PATH.match(path)):
             theirs.append(func)
+        elif rel and rel.startswith(OUR_DIRS) and not rel.startswith(REPORTING_FILES):
+            ours.append(func)
     chosen = theirs or ours or anyf
     return chosen[:limit]
 

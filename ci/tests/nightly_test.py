@@ -67,6 +67,20 @@ class Signatures(unittest.TestCase):
         other = nightly.signature(report(line, ("bytes_pad", "/home/maintainer/bytes/src/bytes.c")))
         self.assertNotEqual(a[0], other[0])
 
+    def test_a_fetched_module_bug_is_one_signature_whichever_step_called_it_or_with_what_number(self):
+        # lua-filesystem under third_party/modules/, called plainly and inside a coroutine;
+        # a float the input chose in the first line.
+        module = ("file_utime", "third_party/modules/lua-filesystem/src/lfs.c")
+        line = "lfs.c:828:18: runtime error: {} is outside the range of representable values of type 'long'"
+        a = nightly.signature(report(line.format("-1.23371e+308"), module,
+                                     ("luahammer::step_call(lua_State*)", "harness/module/src/module_fuzz.cc")))
+        b = nightly.signature(report(line.format("1e+308"), module,
+                                     ("luahammer::step_coroutine(lua_State*)", "harness/module/src/module_fuzz.cc")))
+        c = nightly.signature(report(line.format("2.5"), module))
+        self.assertEqual(a[0], b[0])
+        self.assertEqual(a[0], c[0])
+        self.assertEqual(a[2], ["file_utime"])
+
     def test_the_containment_line_of_a_module_fuzzer_is_not_its_report(self):
         # Every contained process prints it first, with a scratch folder of its own: were it
         # the report line, each crash would be a bug of its own.
