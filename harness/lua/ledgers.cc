@@ -78,6 +78,15 @@ bool watched(lua_State* L) {
   return book_of(L) != nullptr;
 }
 
+bool running_finalizer(lua_State* L) {
+#ifdef GCSTPGC
+  return (G(L)->gcstp & GCSTPGC) != 0;
+#else
+  (void)L;
+  return false;
+#endif
+}
+
 std::size_t live_references(lua_State* L) {
   std::lock_guard<std::mutex> lock(mutex);
   const StateBook* book = book_of(L);

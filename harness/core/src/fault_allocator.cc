@@ -58,7 +58,8 @@ void* FaultAllocator::allocate(void* ud, void* ptr, std::size_t osize, std::size
   }
   if (nsize > old) {
     const std::size_t limit = self->byte_limit_.load();
-    if ((limit != 0 && self->live_bytes_.load() - old + nsize > limit) || self->should_fail()) {
+    const bool spared = self->spared_ != nullptr && self->spared_(self->spared_arg_);
+    if ((limit != 0 && self->live_bytes_.load() - old + nsize > limit) || (!spared && self->should_fail())) {
       self->failures_.fetch_add(1);
       return nullptr;
     }

@@ -2,6 +2,8 @@
 // quiet on correct use.
 #include <luahammer/lua_ledgers.hpp>
 
+#include <luahammer/core/fault_allocator.hpp>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -149,3 +151,63 @@ TEST_F(Watched, UserdataMarkedForFinalizationAreQuietInEitherGcMode) {
 }
 
 }  // namespace
+
+namespace {
+
+int finalized = 0;
+int count_finalized(lua_State*) {
+  ++finalized;
+  return 0;
+}
+// Collects with every allocation refused (the allocator is its upvalue).
+int collect_failing(lua_State* L) {
+  auto* allocator = static_cast<luahammer::FaultAllocator*>(lua_touserdata(L, lua_upvalueindex(1)));
+  allocator->fail_from_nth(1);
+  lua_gc(L, LUA_GCCOLLECT);
+  allocator->disarm();
+  return 0;
+}
+
+// Drops 200 objects with a __gc, collects with every allocation refused, closes the state;
+// returns how many finalizers ran.
+int finalizers_run_while_memory_fails(bool spare) {
+  luahammer::FaultAllocator allocator;
+  lua_State* L = lua_newstate(allocator.function(), allocator.data());
+  if (spare) {
+    allocator.spare_while(
+        [](void* state) { return luahammer::lua_ledgers::running_finalizer(static_cast<lua_State*>(state)); }, L);
+  }
+  luaL_newmetatable(L, "counted");
+  lua_pushcfunction(L, count_finalized);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lua_gc(L, LUA_GCSTOP);  // none finalized before the collection below
+  finalized = 0;
+  for (int i = 0; i < 200; ++i) {
+    lua_newuserdatauv(L, 8, 0);
+    luaL_setmetatable(L, "counted");
+    lua_pop(L, 1);
+  }
+  // In a fresh coroutine: calling a finalizer there needs a new CallInfo.
+  lua_State* co = lua_newthread(L);
+  lua_pushlightuserdata(co, &allocator);
+  lua_pushcclosure(co, collect_failing, 1);
+  int results = 0;
+  lua_resume(co, L, 0, &results);
+  lua_close(L);  // runs the finalizers still pending; a dropped one never runs
+  return finalized;
+}
+
+}  // namespace
+
+// A finalizer whose call raised is dropped for good (lgc.c GCTM); calling one may need
+// memory (a CallInfo, stack). Fuzzing with allocation failures must not make Lua drop
+// finalizers, or what they would free looks leaked by the code under test.
+TEST(FaultAllocatorAndLua, LuaCallingAFinalizerIsNeverRefusedMemory) {
+  EXPECT_EQ(finalizers_run_while_memory_fails(true), 200);
+}
+
+// The same without sparing: Lua drops finalizers (the test above can fail).
+TEST(FaultAllocatorAndLua, WithoutSparingLuaDropsFinalizersWhenMemoryFails) {
+  EXPECT_LT(finalizers_run_while_memory_fails(false), 200);
+}

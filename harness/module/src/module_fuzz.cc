@@ -1183,6 +1183,12 @@ void check_balance(lua_State* L, int expected, const Context& c, const char* wha
 lua_State* open_module_state(Context& c) {
   lua_State* L = lua_newstate(c.allocator.function(), c.allocator.data());
   if (L == nullptr) return nullptr;
+  // Lua calling a finalizer is never refused memory: a memory error there drops the
+  // finalizer for good (lgc.c GCTM), and whatever it would have freed (an expat parser,
+  // a malloc'd buffer) looks leaked by the module. Lua holds this for the whole call, so
+  // the module's __gc body is spared too; every other call of the module still fails.
+  c.allocator.spare_while([](void* state) { return lua_ledgers::running_finalizer(static_cast<lua_State*>(state)); },
+                          L);
   *static_cast<Context**>(lua_getextraspace(L)) = &c;
   lua_ledgers::watch(L);
   lua_setwarnf(L, nullptr, nullptr);
@@ -1443,6 +1449,7 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
   for (const auto& callable : c.callables) tell(fd, "callable " + callable.name);
   for (const auto& made : c.constructs) tell(fd, "constructs " + made);
   lua_close(L);
+  c.allocator.spare_while(nullptr, nullptr);
 }
 
 extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__((weak));
@@ -1801,6 +1808,7 @@ void run_once(const ModuleSpec& module, const std::uint8_t* data, std::size_t si
   }
   c.allocator.set_byte_limit(0);
   lua_close(L);
+  c.allocator.spare_while(nullptr, nullptr);
   check_memory_returned(c.allocator, "lua_close");
   if (options.trace && !c.checks.empty()) {
     std::printf("argument checks (calls past the check / calls):\n");
@@ -1848,6 +1856,7 @@ std::vector<std::string> discover_module_api(const ModuleSpec& module) {
   std::vector<std::string> names;
   if (L == nullptr) return names;
   lua_close(L);
+  c.allocator.spare_while(nullptr, nullptr);
   for (const auto& callable : c.callables) names.push_back(callable.name);
   return names;
 }

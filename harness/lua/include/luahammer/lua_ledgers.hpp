@@ -28,6 +28,10 @@ Handler set_handler(Handler handler);
 void watch(lua_State* L);
 bool watched(lua_State* L);
 
+// Whether Lua is calling a finalizer (__gc) in L's global state now. False where this
+// Lua's internals do not say (before 5.4.4's GC stop bits).
+bool running_finalizer(lua_State* L);
+
 // Slots of L's registry taken with luaL_ref and not given back.
 std::size_t live_references(lua_State* L);
 
