@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -251,9 +250,12 @@ ContainmentPlan plan_containment(const std::vector<std::string>& args, const std
     const std::string name = arg.substr(1, eq - 1);
     std::string value = arg.substr(eq + 1);
     for (const char* parent : kParentFlags) {
-      if (name == parent && value != "0" && plan.why_not.empty()) {
-        plan.why_not = "-" + name + "=" + value + " runs the inputs in child processes, each contained";
-        plan.parent = true;
+      if (name == parent && value != "0") {  // the command line stays as given
+        ContainmentPlan runs_children;
+        runs_children.args = args;
+        runs_children.parent = true;
+        runs_children.why_not = "-" + name + "=" + value + " runs the inputs in child processes, each contained";
+        return runs_children;
       }
     }
     for (const PathFlag& flag : kPathFlags) {
@@ -265,11 +267,6 @@ ContainmentPlan plan_containment(const std::vector<std::string>& args, const std
       if (flag.use == PathUse::kPrefix) plan.writable.push_back(value.back() == '/' ? value : folder_of(value));
       if (name == "artifact_prefix" || name == "exact_artifact_path") artifacts = true;
     }
-  }
-  if (!plan.why_not.empty()) {
-    plan.args = args;
-    plan.writable.clear();
-    return plan;
   }
   if (engine && !artifacts) {
     plan.args.push_back("-artifact_prefix=" + cwd + "/");
@@ -344,16 +341,7 @@ bool contain_fuzzing(int* argc, char*** argv) {
 }
 
 void reset_scratch() {
-  if (g_scratch.empty()) return;
-  if (chdir(g_scratch.c_str()) != 0) return;
-  DIR* dir = opendir(".");
-  if (dir == nullptr) return;
-  bool written = false;
-  while (const dirent* entry = readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) written = true;
-  }
-  closedir(dir);
-  if (!written) return;
+  if (g_scratch.empty() || chdir(g_scratch.c_str()) != 0) return;
   empty_scratch(false);
 }
 

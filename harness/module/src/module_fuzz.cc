@@ -1201,6 +1201,12 @@ lua_State* open_module_state(Context& c) {
   return L;
 }
 
+// Closes a state open_module_state made; its allocator no longer asks it about finalizers.
+void close_module_state(Context& c, lua_State* L) {
+  lua_close(L);
+  c.allocator.spare_while(nullptr, nullptr);
+}
+
 // ------------------------------------------------------------------- shape learning
 
 // One attempt: callable i called with self (if a method and a sample exists) and the
@@ -1248,15 +1254,19 @@ std::string attempt(lua_State* L, Context& c, std::size_t i, int self, const std
 // argument error naming that position means no. Stops at the first position that takes
 // every kind (not checked) or none. Deterministic: the same module gives the same shapes,
 // so a replay in a fresh process draws as the fuzzer did.
-// Writes a line to the parent (learn_in_child): "try <name>" before a callable is learned,
-// "shape <name>\t<mask>:<class>\t…" after.
-// LUAHAMMER_LEARN_TIMEOUT overrides it (seconds, 1 or more).
+// How long learning waits for one callable: 10 seconds, or LUAHAMMER_LEARN_TIMEOUT (1 to
+// 3600); read once per process.
 unsigned learn_seconds_per_callable() {
-  const char* env = std::getenv("LUAHAMMER_LEARN_TIMEOUT");
-  const unsigned long seconds = env != nullptr ? std::strtoul(env, nullptr, 10) : 0;
-  return seconds >= 1 && seconds <= 3600 ? static_cast<unsigned>(seconds) : 10;
+  static const unsigned seconds = [] {
+    const char* env = std::getenv("LUAHAMMER_LEARN_TIMEOUT");
+    const unsigned long given = env != nullptr ? std::strtoul(env, nullptr, 10) : 0;
+    return given >= 1 && given <= 3600 ? static_cast<unsigned>(given) : 10u;
+  }();
+  return seconds;
 }
 
+// Writes a line to the parent (learn_in_child): "try <name>" before a callable is learned,
+// "shape <name>\t<mask>:<class>\t…" after.
 void tell(int fd, const std::string& line) {
   std::string text = line + "\n";
   for (std::size_t done = 0; done < text.size();) {
@@ -1448,8 +1458,7 @@ void learn_shapes(const ModuleSpec& module, const std::vector<std::string>& skip
   }
   for (const auto& callable : c.callables) tell(fd, "callable " + callable.name);
   for (const auto& made : c.constructs) tell(fd, "constructs " + made);
-  lua_close(L);
-  c.allocator.spare_while(nullptr, nullptr);
+  close_module_state(c, L);
 }
 
 extern "C" void __sanitizer_set_death_callback(void (*callback)()) __attribute__((weak));
@@ -1807,8 +1816,7 @@ void run_once(const ModuleSpec& module, const std::uint8_t* data, std::size_t si
     }
   }
   c.allocator.set_byte_limit(0);
-  lua_close(L);
-  c.allocator.spare_while(nullptr, nullptr);
+  close_module_state(c, L);
   check_memory_returned(c.allocator, "lua_close");
   if (options.trace && !c.checks.empty()) {
     std::printf("argument checks (calls past the check / calls):\n");
@@ -1855,8 +1863,7 @@ std::vector<std::string> discover_module_api(const ModuleSpec& module) {
   lua_State* L = open_module_state(c);
   std::vector<std::string> names;
   if (L == nullptr) return names;
-  lua_close(L);
-  c.allocator.spare_while(nullptr, nullptr);
+  close_module_state(c, L);
   for (const auto& callable : c.callables) names.push_back(callable.name);
   return names;
 }
