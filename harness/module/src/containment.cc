@@ -200,22 +200,31 @@ void empty_scratch(bool folder) {
 // Removing the folder needs a right on its parent, which a contained process lacks: a
 // watcher process, forked before containment, removes it once every process holding the
 // pipe's other end has ended (however it ended: a crash leaves no scratch folder behind).
+// The watcher leaves the fuzzer's session and process group, so that what ends the fuzzer
+// (a timeout's or a campaign script's kill of the group, Ctrl-C in a terminal) leaves it
+// alive to clean up. The fuzzer goes on only once the watcher has left (`ready` closed).
 void watch_scratch() {
   int fds[2];
+  int ready[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) {
+  if (pipe2(ready, O_CLOEXEC) != 0) {
     close(fds[0]);
     close(fds[1]);
     return;
   }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    for (int fd : {fds[0], fds[1], ready[0], ready[1]}) close(fd);
+    return;
+  }
   if (pid == 0) {
+    setsid();
     const int quiet = open("/dev/null", O_RDWR);
     for (int fd : {0, 1, 2}) dup2(quiet, fd);
     for (int fd = 3; fd < 4096; ++fd) {
-      if (fd != fds[0]) close(fd);
+      if (fd != fds[0]) close(fd);  // `ready` too: the fuzzer may go on
     }
     char byte = 0;
     while (read(fds[0], &byte, 1) != 0 && errno == EINTR) {
@@ -223,6 +232,11 @@ void watch_scratch() {
     empty_scratch(true);
     _exit(0);
   }
+  close(ready[1]);
+  char byte = 0;
+  while (read(ready[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(ready[0]);
   close(fds[0]);  // fds[1] stays open for the life of this process and its children
 }
 

@@ -90,6 +90,7 @@ struct Callable {
   std::string name;
   const void* self_metatable = nullptr;  // a method: called with a value of this metatable first
   std::uint16_t code;                    // name_code(name): where it sits on the choice ring
+  bool held = false;                     // its class's objects are known to reach Lua code (held_class)
 };
 
 // Lua is C here: an error longjmps over C++ frames without running destructors. So no
@@ -115,6 +116,7 @@ struct Context {
   std::vector<std::string> class_tables;                          // their names ("mod.Class."), kClassTables[i + 1]
   std::vector<std::string> constructs;  // shape learning: "<callable>\t<class of a userdata it returned>"
   std::vector<const void*> touched;     // tables the input set a "__" key on (metatables it changed)
+  std::vector<const void*> held;        // metatables of values Lua code has held, or can make (held_class)
   bool failures_armed = false;          // an allocation failure plan was armed
   int metatable_names = 0;
   // hooks
@@ -379,6 +381,7 @@ void discover_value(lua_State* L, Context& c, int index) {
   if (lua_type(L, index) == LUA_TSTRING) return;  // the string library's metatable is Lua's, not the module's
   if (!lua_getmetatable(L, index)) return;
   const void* mt = lua_topointer(L, -1);
+  if (std::find(c.held.begin(), c.held.end(), mt) == c.held.end()) c.held.push_back(mt);
   const bool known = std::find(c.explored.begin(), c.explored.end(), mt) != c.explored.end();
   const bool probe = std::find(c.to_probe.begin(), c.to_probe.end(), mt) != c.to_probe.end();
   if (!known) {
@@ -475,20 +478,6 @@ void probe_class_tables(lua_State* L, Context& c) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-}
-
-// The callable a step calls: the first whose name code is at or after `k`, around the ring.
-std::size_t pick_callable(const Context& c, std::uint16_t k) {
-  std::size_t best = 0;
-  std::uint32_t best_distance = 0x10000;
-  for (std::size_t i = 0; i < c.callables.size(); ++i) {
-    const std::uint32_t distance = (static_cast<std::uint32_t>(c.callables[i].code) + 0x10000 - k) & 0xFFFF;
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = i;
-    }
-  }
-  return best;
 }
 
 // ---------------------------------------------------------------------------- values
@@ -794,6 +783,48 @@ bool same_family(const Context& c, const void* own, const void* other) {
   const std::size_t dot = other_name->find('.');
   const std::size_t core = dot == std::string::npos ? 0 : dot + 1;
   return other_name->size() - core >= 3 && own_name->find(other_name->c_str() + core) != std::string::npos;
+}
+
+// LUAHAMMER_CALL_UNHELD=1: methods of classes no object of which was seen are called too
+// (see held_class); read once per process.
+bool call_unheld() {
+  static const bool on = [] {
+    const char* env = std::getenv("LUAHAMMER_CALL_UNHELD");
+    return env != nullptr && std::strcmp(env, "1") == 0;
+  }();
+  return on;
+}
+
+// Whether Lua code can hold an object of the callable's class, so that plain Lua can call
+// the method at all (`obj:m()`, `getmetatable(obj).m(other)`): a value of the class (or
+// its family) came back from a call in this state, or learning saw a callable make one.
+// A metatable found only in the registry, whose objects the module never hands to Lua
+// code (lua-zlib keeps its stream objects as upvalues of the functions it returns), is
+// reached only through the debug library: its methods are not called (a bug there is not
+// the module's), unless LUAHAMMER_CALL_UNHELD=1 (a host that hands such objects to its
+// scripts itself). Once true, true for the rest of the state.
+bool held_class(Context& c, Callable& callable) {
+  if (callable.held) return true;
+  const void* own = callable.self_metatable;
+  callable.held = own == nullptr || call_unheld() || std::any_of(c.held.begin(), c.held.end(), [&](const void* mt) {
+                    return mt == own || same_family(c, own, mt);
+                  });
+  return callable.held;
+}
+
+// The callable a step calls: the first whose name code is at or after `k`, around the
+// ring, among those plain Lua can call (held_class); the first of all if none is.
+std::size_t pick_callable(Context& c, std::uint16_t k) {
+  std::size_t best = c.callables.size();
+  std::uint32_t best_distance = 0x10000;
+  for (std::size_t i = 0; i < c.callables.size(); ++i) {
+    const std::uint32_t distance = (static_cast<std::uint32_t>(c.callables[i].code) + 0x10000 - k) & 0xFFFF;
+    if (distance < best_distance && held_class(c, c.callables[i])) {
+      best_distance = distance;
+      best = i;
+    }
+  }
+  return best < c.callables.size() ? best : 0;
 }
 
 // A new object of the class whose metatable is `mt`, made by a callable learning saw
@@ -1771,6 +1802,8 @@ void run_once(const ModuleSpec& module, const std::uint8_t* data, std::size_t si
     for (std::size_t i = 0; i < c.callables.size(); ++i)
       if (c.callables[i].name == callable && c.callables[i].self_metatable == nullptr)
         c.constructors.emplace_back(class_name, i);
+    for (const auto& [metatable, name] : c.class_names)  // Lua code can make one: held
+      if (name == class_name) c.held.push_back(metatable);
   }
   const std::size_t opened = lua_ledgers::live_references(L);
   const GcPlan gc = decode_plans(L, c, provider, true);  // allocation failures count from here

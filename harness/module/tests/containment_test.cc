@@ -325,5 +325,45 @@ TEST(Containment, AModuleFuzzedContainedWritesOnlyInItsScratchFolderAndIsNeverAF
   rmdir(outside.c_str());
 }
 
+TEST(Containment, AFuzzerKilledWithItsWholeProcessGroupLeavesNoScratchFolder) {
+  // What a timeout or a campaign script does to a fuzzer (kill -KILL -- -group): the watcher
+  // must not be in that group, or the scratch folder stays behind.
+  const std::string corpus = make_folder();
+  ASSERT_FALSE(corpus.empty());
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    setpgid(0, 0);
+    std::vector<std::string> args = {"module_side_fuzzer", corpus};
+    std::vector<char*> pointers = {args[0].data(), args[1].data(), nullptr};
+    int argc = 2;
+    char** argv = pointers.data();
+    const int err = open("/dev/null", O_WRONLY);
+    dup2(err, 2);
+    contain_fuzzing(&argc, &argv);
+    char here[4096];
+    const std::string scratch = getcwd(here, sizeof here) != nullptr ? std::string(here) + "\n" : "\n";
+    if (write(fds[1], scratch.data(), scratch.size()) < 0) _exit(3);
+    for (;;) pause();
+  }
+  close(fds[1]);
+  std::string scratch;
+  char buffer[4096];
+  for (ssize_t n; scratch.find('\n') == std::string::npos && (n = read(fds[0], buffer, sizeof buffer)) > 0;)
+    scratch.append(buffer, static_cast<std::size_t>(n));
+  close(fds[0]);
+  if (!scratch.empty()) scratch.pop_back();
+  ASSERT_EQ(kill(-child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_FALSE(scratch.empty()) << "the child said no scratch folder";
+  for (int waited = 0; waited < 100 && access(scratch.c_str(), F_OK) == 0; ++waited) usleep(50000);
+  EXPECT_NE(access(scratch.c_str(), F_OK), 0) << scratch << " outlived the killed process group";
+  rmdir(corpus.c_str());
+}
+
 }  // namespace
 }  // namespace luahammer

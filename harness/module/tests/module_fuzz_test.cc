@@ -340,6 +340,41 @@ extern "C" int open_statics(lua_State* L) {
   return 1;
 }
 
+// A stream kept out of Lua code's reach, as lua-zlib keeps its deflate streams: open()
+// returns a function holding the stream userdata as an upvalue; the stream's metatable
+// ("hidden.stream", with a __gc and a method that take their argument unchecked) is only
+// in the registry. Plain Lua can never pass that __gc or method anything but a stream.
+int hidden_unchecked_calls = 0;  // a stream method called with something not a stream
+int hidden_writes = 0;
+int hidden_unchecked(lua_State* L) {
+  if (luaL_testudata(L, 1, "hidden.stream") == nullptr) ++hidden_unchecked_calls;
+  return 0;
+}
+int hidden_write(lua_State* L) {
+  luaL_checkudata(L, lua_upvalueindex(1), "hidden.stream");
+  ++hidden_writes;
+  lua_pushinteger(L, static_cast<lua_Integer>(luaL_optinteger(L, 1, 0)));
+  return 1;
+}
+int hidden_open(lua_State* L) {
+  lua_newuserdatauv(L, 8, 0);
+  luaL_setmetatable(L, "hidden.stream");
+  lua_pushcclosure(L, hidden_write, 1);
+  return 1;
+}
+extern "C" int open_hidden(lua_State* L) {
+  const luaL_Reg methods[] = {{"reset", hidden_unchecked}, {nullptr, nullptr}};
+  luaL_newmetatable(L, "hidden.stream");
+  lua_pushcfunction(L, hidden_unchecked);
+  lua_setfield(L, -2, "__gc");
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  const luaL_Reg functions[] = {{"open", hidden_open}, {nullptr, nullptr}};
+  luaL_newlib(L, functions);
+  return 1;
+}
+
 // Deterministic inputs: enough of them reach every callable.
 // LUAHAMMER_TEST_PROGRESS=1 prints each input's number first (executions to detection).
 void run_inputs(const luahammer::ModuleSpec& module, int count) {
@@ -536,6 +571,25 @@ TEST(ModuleFuzzDeathTest, FindsAMethodThatTrustsTheClassOfItsSelf) {
 }
 #endif
 #endif
+
+TEST(ModuleFuzzDeathTest, AClassWhoseObjectsLuaCodeNeverHoldsIsNotCalled) {
+  // lua-zlib's streams (docs/findings.md): reaching their __gc with a wrong argument takes
+  // debug.getregistry(); the fuzzer must not report that as the module's bug. The class
+  // is still discovered, and LUAHAMMER_CALL_UNHELD=1 calls it (the test that this can fail).
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto names = luahammer::discover_module_api({"hidden", open_hidden});
+  EXPECT_NE(std::find(names.begin(), names.end(), "hidden.stream:__gc"), names.end());
+  for (const bool unheld : {false, true}) {
+    EXPECT_EXIT(
+        {
+          if (unheld) setenv("LUAHAMMER_CALL_UNHELD", "1", 1);
+          run_inputs({"hidden", open_hidden}, kUnderTsan ? 100 : 400);
+          std::fprintf(stderr, "unchecked calls %d\n", hidden_unchecked_calls);
+          std::exit(hidden_unchecked_calls > 0 ? 3 : 0);
+        },
+        ::testing::ExitedWithCode(unheld ? 3 : 0), "unchecked calls");
+  }
+}
 
 TEST(ModuleFuzz, CallsMethodsOfUserdataItsFunctionsReturnAndLeaksNothing) {
   calls_to_poke = 0;
