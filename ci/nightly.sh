@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: the nightly fuzz campaign, `ci/luahammer fuzz` (the ci/campaign package).
 #
-# usage: ci/nightly.sh [--minutes M] [--jobs J] [--targets a,b] [--out DIR] [--update-corpus]
+# usage: ci/nightly.sh [--minutes M] [--executions N] [--jobs J] [--targets a,b] [--out DIR] [--update-corpus]
 #                      [--preset P] [--modules] [--no-coverage] [--no-build] [--fresh]
 # Builds the fuzz preset (canary-fuzz when LUAHAMMER_CANARY is set), fuzzes every target for
 # its share of M minutes in libFuzzer's fork mode, stores each unique finding minimized and

@@ -16,8 +16,9 @@ from .findings import (collect_escapes, collect_suppressed, mark_reported, proce
 from .processes import FUZZ_ASAN_OPTIONS, Groups, spawn  # noqa: F401
 from .report import write_reports  # noqa: F401
 from .signatures import signature  # noqa: F401
+from .state import continues  # noqa: F401
 from .targets import MANIFEST, MANIFEST_COLUMNS, Target, read_manifest  # noqa: F401
 
 __all__ = ["entry_point", "main", "parse", "ROOT", "Fatal", "read_json", "collect_escapes", "collect_suppressed", "read_known", "mark_reported",
            "process_artifacts", "unreported", "FUZZ_ASAN_OPTIONS", "Groups", "spawn", "write_reports", "signature",
-           "MANIFEST", "MANIFEST_COLUMNS", "Target", "read_manifest"]
+           "MANIFEST", "MANIFEST_COLUMNS", "Target", "read_manifest", "continues"]

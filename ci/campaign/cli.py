@@ -27,7 +27,7 @@ class Parser(argparse.ArgumentParser):
         raise Fatal(f"{message} (see --help)")
 
 
-FUZZ_FLAGS = ["minutes", "jobs", "targets", "out", "preset", "build-dir", "known-findings", "update-corpus",
+FUZZ_FLAGS = ["minutes", "executions", "jobs", "targets", "out", "preset", "build-dir", "known-findings", "update-corpus",
               "modules", "no-coverage", "no-build", "fresh"]
 DESCRIPTION = ("The fuzz campaign (the nightly): every fuzz target of a build tree in fork mode, unique "
                "minimized findings, a merged working corpus, summary.json, report.html and a coverage report. "
@@ -119,14 +119,15 @@ def main(argv, prog="ci/nightly.sh"):
     state_path = os.path.join(args.out, "run.json")
     run_state: RunState = read_json(state_path, None)
     canary = os.environ.get("LUAHAMMER_CANARY")
-    if not args.fresh and continues(run_state, built_by(args), args.minutes, names, canary):
+    if not args.fresh and continues(run_state, built_by(args), args.minutes, names, canary, args.executions):
         done = [n for n, t in run_state["targets"].items() if t.get("status") == "done"]
         say(f"continuing the interrupted run {run_state['id']} (done: {', '.join(done) or 'none'})")
     else:
-        run_state = new_run_state(built_by(args), args.minutes, names, canary)
+        run_state = new_run_state(built_by(args), args.minutes, names, canary, args.executions)
     write_json(state_path, run_state)
 
-    share = max(10, args.minutes * 60 // len(names))
+    # A fixed budget of executions gives each target all the minutes as its limit.
+    share = args.minutes * 60 if args.executions else max(10, args.minutes * 60 // len(names))
     for name in names:
         entry = run_state["targets"][name]
         if entry.get("status") == "done":
@@ -138,7 +139,8 @@ def main(argv, prog="ci/nightly.sh"):
         process_artifacts(target, args, run_state)
         finish_merge(target, log_path)
         process_artifacts(target, args, run_state)
-        say(f"{name}: fuzzing for {share} s (fork jobs {args.jobs}), corpus {count_files(target.corpus)} "
+        budget = f"{args.executions} executions (at most {share} s)" if args.executions else f"{share} s"
+        say(f"{name}: fuzzing for {budget} (fork jobs {args.jobs}), corpus {count_files(target.corpus)} "
             f"+ {len(target.seed_dirs()) and count_files(target.seeds)} seeds")
         entry["status"] = "fuzzing"
         write_json(state_path, run_state)

@@ -20,6 +20,10 @@ def bounded_int(low, high):
 FLAGS = {
     "minutes": (["--minutes"], dict(type=bounded_int(1, 10080), default=3,
                                     help="total fuzzing budget, 1 to 10080 (a week) (default 3)")),
+    "executions": (["--executions"], dict(type=bounded_int(1, 999999999), default=None, metavar="N",
+                                          help="a fixed budget: each target stops after N executions (libFuzzer's "
+                                               "-runs, which fork mode honours at the end of the job past N); "
+                                               "--minutes is then each target's time limit, not the total")),
     "jobs": (["--jobs"], dict(type=bounded_int(1, 64), default=1,
                               help="libFuzzer -fork jobs per target, 1 to 64 (default 1)")),
     "targets": (["--targets"], dict(default="", help="comma-separated targets (default: all)")),

@@ -20,10 +20,11 @@ def record_night(out, run_state, coverage):
     targets = {}
     for name, t in run_state["targets"].items():
         last = (t.get("series") or [{}])[-1]
-        targets[name] = {"exec_s": last.get("exec_s"), "cov": last.get("cov"), "seconds": t.get("seconds", 0),
+        targets[name] = {"executions": last.get("execs"), "exec_s": last.get("exec_s"), "cov": last.get("cov"), "seconds": t.get("seconds", 0),
                          "corpus_files": t.get("corpus_files"), "unique_findings": t.get("unique_findings", 0),
                          "status": t.get("status"), "argument_checks": t.get("argument_checks")}
-    night = {"run": run_state["id"], "minutes": run_state["minutes"], "targets": targets}
+    night = {"run": run_state["id"], "minutes": run_state["minutes"], "executions": run_state.get("executions"),
+             "targets": targets}
     if coverage:
         night["line_coverage"] = {area: v["percent"] for area, v in coverage.items()}
     nights.append(night)

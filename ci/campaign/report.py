@@ -106,6 +106,7 @@ def write_reports(args, run_state: RunState):
     summary = {
         "escapes": escapes, "suppressed": suppressed,
         "run": run_state["id"], "preset": run_state["preset"], "minutes": run_state["minutes"],
+        "executions": run_state.get("executions"),
         "canary": run_state.get("canary"), "complete": run_state.get("complete", False),
         "targets": run_state["targets"], "findings": findings,
         "new_findings": run_state.get("new_findings", []), "coverage": coverage,
@@ -118,7 +119,7 @@ def write_reports(args, run_state: RunState):
         last = t.get("series", [])[-1:] or [{}]
         rows.append(
             f"<tr><td>{e(name)}</td><td>{t.get('status', 'pending')}</td><td>{t.get('seconds', 0)}</td>"
-            f"<td>{last[0].get('exec_s', '')}</td><td>{last[0].get('cov', '')}</td>"
+            f"<td>{last[0].get('execs', '')}</td><td>{last[0].get('exec_s', '')}</td><td>{last[0].get('cov', '')}</td>"
             f"<td>{t.get('corpus_files', '')}</td><td>{t.get('unique_findings', 0)}</td>"
             f"<td>{checks_cell(t.get('argument_checks'), e)}</td></tr>")
         plots.append(f"<figure><figcaption>{e(name)}: edge coverage over time</figcaption>"
@@ -160,7 +161,8 @@ def write_reports(args, run_state: RunState):
     page = template.substitute(
         run_id=e(run_state["id"]), preset=e(run_state["preset"]),
         canary=f", canary <code>{e(run_state['canary'])}</code>" if run_state.get("canary") else "",
-        minutes=run_state["minutes"], completeness="complete" if run_state.get("complete") else "incomplete",
+        budget=(f"{run_state['executions']} executions a target (at most {run_state['minutes']} min each)"
+                if run_state.get("executions") else f"{run_state['minutes']} min"), completeness="complete" if run_state.get("complete") else "incomplete",
         verdict_class="bad" if any(v != "fixed" for v in status.values()) else "good",
         finding_count=len(findings),
         new_count=len(run_state.get("new_findings", [])), target_rows="".join(rows), plots="".join(plots),

@@ -31,6 +31,7 @@ class RunState(TypedDict):
     id: str                  # the run's start, YYYYmmdd-HHMMSS
     preset: str
     minutes: int
+    executions: Optional[int]  # --executions: each target's fixed budget of executions
     names: List[str]         # the targets, in the order they run
     canary: Optional[str]    # LUAHAMMER_CANARY of a canary campaign
     complete: bool
@@ -38,12 +39,15 @@ class RunState(TypedDict):
     targets: Dict[str, TargetState]
 
 
-def new_run_state(preset: str, minutes: int, names: List[str], canary: Optional[str]) -> RunState:
-    return RunState(id=time.strftime("%Y%m%d-%H%M%S"), preset=preset, minutes=minutes, names=names, canary=canary,
+def new_run_state(preset: str, minutes: int, names: List[str], canary: Optional[str],
+                  executions: Optional[int] = None) -> RunState:
+    return RunState(id=time.strftime("%Y%m%d-%H%M%S"), preset=preset, minutes=minutes, executions=executions,
+                    names=names, canary=canary,
                     complete=False, new_findings=[], targets={n: TargetState(status="pending") for n in names})
 
 
-def continues(state: Optional[RunState], preset: str, minutes: int, names: List[str], canary: Optional[str]) -> bool:
+def continues(state: Optional[RunState], preset: str, minutes: int, names: List[str], canary: Optional[str],
+              executions: Optional[int] = None) -> bool:
     """Whether `state` is an interrupted run of the same campaign (a rerun continues it)."""
-    return bool(state) and not state.get("complete") and all(
-        state.get(k) == v for k, v in (("preset", preset), ("minutes", minutes), ("names", names), ("canary", canary)))
+    same = (("preset", preset), ("minutes", minutes), ("names", names), ("canary", canary), ("executions", executions))
+    return bool(state) and not state.get("complete") and all(state.get(k) == v for k, v in same)

@@ -414,6 +414,7 @@ FAKE_LIBFUZZER = textwrap.dedent("""\
     # A libFuzzer stand-in: MODE=broken fails before fuzzing, as libFuzzer does on a corpus
     # file it cannot list; otherwise one status line.
     case "$*" in *-merge=1*) exit 0 ;; esac
+    echo "$*" >> "$(dirname "$0")/args"
     if [ "$(cat "$(dirname "$0")/mode")" = broken ]; then echo "ERROR: cannot read the corpus"; exit 1; fi
     echo "#2: cov: 5 ft: 6 corp: 1 exec/s 100 oom/timeout/crash: 0/0/0 time: 1s"
     """)
@@ -467,6 +468,27 @@ class Campaign(StandInBuild):
         self.assertEqual(nightly.entry_point(self.argv + ["--targets", "fake,fake"]), 0)
         state = json.load(open(os.path.join(self.out, "run.json")))
         self.assertEqual(list(state["targets"]), ["fake"])
+
+    def test_a_fixed_budget_of_executions_is_passed_as_runs_with_the_minutes_as_the_limit(self):
+        self.mode("ok")
+        self.write_manifest(os.path.join(self.build, "fuzz", "fake_fuzzer"))
+        self.assertEqual(nightly.entry_point(self.argv + ["--executions", "500"]), 0)
+        args = open(os.path.join(self.build, "fuzz", "args")).read().split()
+        self.assertIn("-runs=500", args)
+        self.assertIn("-max_total_time=60", args)
+        summary = json.load(open(os.path.join(self.out, "summary.json")))
+        self.assertEqual(summary["executions"], 500)
+        self.assertEqual(summary["targets"]["fake"]["series"][-1]["execs"], 2)
+        self.assertIn("500 executions a target", open(os.path.join(self.out, "report.html")).read())
+        # A rerun with another budget is another campaign, not the continuation of this one.
+        state = json.load(open(os.path.join(self.out, "run.json")))
+        self.assertFalse(nightly.continues(dict(state, complete=False), state["preset"], 1, ["fake"], None, 900))
+        self.assertTrue(nightly.continues(dict(state, complete=False), state["preset"], 1, ["fake"], None, 500))
+
+    def test_without_a_budget_of_executions_no_runs_flag_is_passed(self):
+        self.mode("ok")
+        self.assertEqual(nightly.entry_point(self.argv), 0)
+        self.assertNotIn("-runs=", open(os.path.join(self.build, "fuzz", "args")).read())
 
     def test_a_comparison_target_is_not_in_the_campaign(self):
         self.write_manifest(os.path.join(self.build, "fuzz", "fake_fuzzer"), role="comparison")
