@@ -1098,6 +1098,7 @@ int step_coroutine(lua_State* L) {
   const int nargs = push_call(L, c, which);
   name_called(c, which);
   trace(c, "in a coroutine: " + c.callables[which].name + "(" + describe_stack(L, c, base + 3, base + 2 + nargs) + ")");
+  if (!lua_checkstack(co, nargs + 1)) return luaL_error(L, "hammer: coroutine arguments");
   lua_xmove(L, co, nargs + 1);
   int status = LUA_YIELD;
   int results = 0;
@@ -1108,6 +1109,9 @@ int step_coroutine(lua_State* L) {
       lua_pop(co, results);
       trace(c, "  -> yielded; resuming");
       args = c.data->ConsumeIntegralInRange<int>(0, 2);
+      // A coroutine that yielded from a hook has no free slot to spare: room for the
+      // resume's arguments is the resumer's to make, as coroutine.resume does.
+      if (!lua_checkstack(co, args)) args = 0;
       for (int i = 0; i < args; ++i) push_value(L, c, 0);
       lua_xmove(L, co, args);
     }
