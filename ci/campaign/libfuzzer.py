@@ -19,7 +19,7 @@ STATUS = re.compile(r"^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s:? (\d+) "
 def fuzz(target, args, seconds, log_path):
     cmd = [target.binary, f"-fork={args.jobs}", "-ignore_crashes=1", "-ignore_timeouts=1",
            "-ignore_ooms=1", f"-max_total_time={seconds}", f"-artifact_prefix={target.artifacts}/",
-           "-print_funcs=0", *([f"-runs={args.executions}"] if getattr(args, "executions", None) else []),
+           "-print_funcs=0", *([f"-runs={args.executions}"] if args.executions else []),
            *target.flags(), target.new, target.corpus, *target.seed_dirs()]
     series = []
     started = time.monotonic()
