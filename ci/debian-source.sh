@@ -4,6 +4,8 @@
 # entry, so a mirror configured here keeps being used.
 #
 # debian_orig PACKAGE SUITE ORIG_FILE_NAME DEST_DIR   -> DEST_DIR/ORIG_FILE_NAME, or status 1
+# SUITE is a suite's name, or =VERSION (apt-get source PACKAGE=VERSION: a package whose
+# older version in another suite is no longer on the mirror, where PACKAGE/SUITE fails).
 
 debian_uri() {
   { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
@@ -18,7 +20,7 @@ debian_orig() {
   if ! apt-cache showsrc "$package" 2>/dev/null | grep -q " $orig\$"; then
     [ "$(id -u)" = 0 ] || return 1
     uri=$(debian_uri); [ -n "$uri" ] || return 1
-    if [ ! -f "$list" ] || ! grep -q "$suite" "$list"; then
+    if [ ! -f "$list" ] || ! grep -q "trixie" "$list"; then
       printf 'Types: deb-src\nURIs: %s\nSuites: bookworm trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
         "$uri" > "$list"
     fi
@@ -27,7 +29,9 @@ debian_orig() {
   work=$(mktemp -d)
   # The .orig tarball is all that is used (checksummed by the caller): a mirror that lacks
   # the Debian patch tarball fails the command but still serves it.
-  ( cd "$work" && apt-get source --download-only -qq "$package/$suite" >/dev/null 2>&1 ) || true
+  local which="$package/$suite"
+  [ "${suite#=}" != "$suite" ] && which="$package$suite"
+  ( cd "$work" && apt-get source --download-only -qq "$which" >/dev/null 2>&1 ) || true
   [ -f "$work/$orig" ] || { rm -rf "$work"; return 1; }
   mv "$work/$orig" "$dest/$orig"
   rm -rf "$work"
