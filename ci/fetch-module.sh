@@ -14,7 +14,7 @@ cache="${LUAHAMMER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/luahammer}"
 say() { echo "fetch-module: $*" >&2; }
 . "$root/ci/debian-source.sh"
 
-known=(lua-cjson lua-lpeg lua-filesystem lua-socket lua-cmsgpack lua-expat lua-zlib lua-struct lua-iconv lua-term lua-posix)
+known=(lua-cjson lua-lpeg lua-filesystem lua-socket lua-cmsgpack lua-expat lua-zlib lua-struct lua-iconv lua-term lua-posix lua-luaossl)
 # name -> Debian package, suite (or =VERSION where the suite's name does not find it),
 # orig tarball, sha256, top folder inside the tarball ("." when the tarball has none)
 pin() {
@@ -29,6 +29,7 @@ pin() {
     lua-struct) echo "lua-struct trixie lua-struct_0.3.orig.tar.gz 1669dda189f87cf8b180652411a9974d9327367f762c290962fa0d89530707f6 ." ;;
     lua-iconv) echo "lua-iconv bookworm lua-iconv_7.orig.tar.gz d29f7dae861e55280bed0b5cc12336b0407d937df3299c9afd6c8180f62f3a2f ittner-lua-iconv-466b58d" ;;
     lua-term) echo "lua-term bookworm lua-term_0.07.orig.tar.gz c1a1d0c57107147ea02878a50b768d1c3c13aca2769b026c5bb7a84119607f30 lua-term-0.07" ;;
+    lua-luaossl) echo "lua-luaossl bookworm lua-luaossl_20220711.orig.tar.gz f16c4cd2c880f270c1c73daa0a4bfdd11ae3155b92a2086863731e06d241300b luaossl-rel-20220711" ;;
     lua-posix) echo "lua-posix =36.3-1 lua-posix_36.3.orig.tar.gz 82cd9a96c41a4a3205c050206f0564ff4456f773a8f9ffc9235ff8f1907ca5e6 luaposix-36.3" ;;
     *) return 1 ;;
   esac
