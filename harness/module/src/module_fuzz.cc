@@ -936,6 +936,7 @@ int push_call(lua_State* L, Context& c, std::size_t which) {
       const bool gc_excluded = class_name != nullptr && excluded(*class_name + ":__gc");
       const int finalizer = how == 5 && !gc_excluded ? luaL_getmetafield(L, -1, "__gc") : LUA_TNIL;
       if (finalizer == LUA_TFUNCTION) {
+        if (c.options->trace) trace(c, "  (self finalized first: its __gc called, as Lua code can through getmetatable)");
         lua_pushvalue(L, -2);
         if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
       } else if (finalizer != LUA_TNIL) {
