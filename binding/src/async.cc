@@ -265,9 +265,9 @@ bool is_pending_marker(const Value& value) noexcept {
 
 Function StateHandle::create_raw_async_function(AsyncFactory factory) const {
   Entry entry(*core_, "StateHandle::create_async_function");
-  return *internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
-            internal::push_async_function(L, factory);
-          }).get_if<Function>();
+  return std::move(*internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
+                      internal::push_async_function(L, factory);
+                    }).get_if<Function>());
 }
 
 AsyncCall StateHandle::async_call(const Function& function, MultiValue args) const {

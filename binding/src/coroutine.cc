@@ -147,7 +147,7 @@ Thread StateHandle::create_thread(const Function& function) const {
     function.push(L, core_.get());
     lua_xmove(L, co, 1);
   });
-  return *value.get_if<Thread>();
+  return std::move(*value.get_if<Thread>());
 }
 
 }  // namespace cxxlua

@@ -370,27 +370,27 @@ Value make_object(StateCore& core, const char* where, Make&& make) {
 }  // namespace
 
 Table StateHandle::globals() const {
-  return *make_object(*core_, "StateHandle::globals", [](lua_State* L) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-          }).get_if<Table>();
+  return std::move(*make_object(*core_, "StateHandle::globals", [](lua_State* L) {
+                      lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+                    }).get_if<Table>());
 }
 
 Table StateHandle::registry() const {
-  return *make_object(*core_, "StateHandle::registry", [](lua_State* L) {
-            lua_pushvalue(L, LUA_REGISTRYINDEX);
-          }).get_if<Table>();
+  return std::move(*make_object(*core_, "StateHandle::registry", [](lua_State* L) {
+                      lua_pushvalue(L, LUA_REGISTRYINDEX);
+                    }).get_if<Table>());
 }
 
 Table StateHandle::create_table(int sequence_size, int record_size) const {
-  return *make_object(*core_, "StateHandle::create_table", [&](lua_State* L) {
-            lua_createtable(L, sequence_size, record_size);
-          }).get_if<Table>();
+  return std::move(*make_object(*core_, "StateHandle::create_table", [&](lua_State* L) {
+                      lua_createtable(L, sequence_size, record_size);
+                    }).get_if<Table>());
 }
 
 String StateHandle::create_string(std::string_view bytes) const {
-  return *make_object(*core_, "StateHandle::create_string", [&](lua_State* L) {
-            lua_pushlstring(L, bytes.data(), bytes.size());
-          }).get_if<String>();
+  return std::move(*make_object(*core_, "StateHandle::create_string", [&](lua_State* L) {
+                      lua_pushlstring(L, bytes.data(), bytes.size());
+                    }).get_if<String>());
 }
 
 Function StateHandle::load(std::string_view source, std::string_view chunkname, std::string_view mode) const {
@@ -405,7 +405,7 @@ Function StateHandle::load(std::string_view source, std::string_view chunkname, 
     if (const auto* text = result.get_if<String>()) message = text->to_std_string();
     throw Error(status == LUA_ERRMEM ? ErrorKind::Memory : ErrorKind::Syntax, message);
   }
-  return *result.get_if<Function>();
+  return std::move(*result.get_if<Function>());
 }
 
 MultiValue StateHandle::exec(std::string_view source, std::string_view chunkname) const {
@@ -413,9 +413,9 @@ MultiValue StateHandle::exec(std::string_view source, std::string_view chunkname
 }
 
 Function StateHandle::create_raw_function(HostCallback callback) const {
-  return *make_object(*core_, "StateHandle::create_function", [&](lua_State* L) {
-            internal::push_host_function(L, callback);
-          }).get_if<Function>();
+  return std::move(*make_object(*core_, "StateHandle::create_function", [&](lua_State* L) {
+                      internal::push_host_function(L, callback);
+                    }).get_if<Function>());
 }
 
 void StateHandle::collect_garbage() const {

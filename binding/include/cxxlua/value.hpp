@@ -175,6 +175,12 @@ class Value {
   const T* get_if() const noexcept {
     return std::get_if<T>(&v_);
   }
+  // Mutable access: a handle can be moved out (it keeps its registry slot; a copy takes a
+  // slot of its own).
+  template <class T>
+  T* get_if() noexcept {
+    return std::get_if<T>(&v_);
+  }
   const Reference* reference() const noexcept;
   // Lua truthiness: everything but nil and false.
   bool truthy() const noexcept;

@@ -43,5 +43,25 @@ TEST(CoreSandbox, CostlyPatternsAreCleanErrors) {
   EXPECT_EQ(run("return string.find('hello', 'l+')"), "3");
 }
 
+// The bound reads init as string.find does: 0 and anything before the start count from
+// the first byte (math.mininteger once wrapped around and let a costly pattern through).
+TEST(CoreSandbox, TheBoundCountsTheSubjectFromWhereTheMatchStarts) {
+  for (const char* init : {"0", "math.mininteger", "-1000", "'1'", "1.0"}) {
+    const std::string out =
+        run((std::string("return string.find(string.rep('a', 40), 'a*a*a*a*a*a*a*b', ") + init + ")").c_str());
+    EXPECT_NE(out.find("pattern too costly for the sandbox (7 quantifiers over 40 bytes)"), std::string::npos)
+        << init << ": " << out;
+  }
+  EXPECT_EQ(run("return tostring(string.find(string.rep('a', 40), 'a*a*a*a*a*a*a*b', 38))"), "nil");
+  EXPECT_EQ(run("return tostring(string.find(string.rep('a', 40), 'a*a*a*a*a*a*a*b', -2))"), "nil");
+}
+
+TEST(CoreSandbox, HugeMovesAreRefusedWithTheCallersPosition) {
+  EXPECT_EQ(run("return table.move({}, math.mininteger, math.maxinteger, 2)"),
+            "error: [string \"return table.move({}, math.mininteger, math.m...\"]:1: table.move: a range of more "
+            "than 2^20 elements is refused by the sandbox");
+  EXPECT_EQ(run("return #table.move({1, 2, 3}, 1, 3, 2)"), "4");
+}
+
 }  // namespace
 }  // namespace luahammer

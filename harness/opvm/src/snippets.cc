@@ -4,6 +4,13 @@
 // new snippet takes a free code, so no stored input changes meaning.
 #include "snippets.hpp"
 
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include <luahammer/core/precompiled.hpp>
+#include <luahammer/opvm/vm_host.hpp>
+
 namespace luahammer {
 
 // clang-format off
@@ -170,6 +177,22 @@ const Snippet* snippet_of(std::uint32_t n) noexcept {
 const char* snippet_name(std::uint32_t n) noexcept {
   const Snippet* s = snippet_of(n);
   return s != nullptr ? s->name : "";
+}
+
+const char* snippet_chunkname(const Snippet& snippet) noexcept {
+  return std::strcmp(snippet.name, "hook_yield_self_check") == 0 ? kSelfCheckChunk : "=snippet";
+}
+
+const std::string* snippet_chunk(const Snippet& snippet) {
+  static const std::vector<std::optional<std::string>> chunks = [] {
+    std::vector<std::optional<std::string>> all;
+    all.reserve(kSnippetRows);
+    for (std::size_t i = 0; i < kSnippetRows; ++i)
+      all.push_back(precompile(kSnippets[i].source, snippet_chunkname(kSnippets[i])));
+    return all;
+  }();
+  const auto row = static_cast<std::size_t>(&snippet - kSnippets);
+  return row < chunks.size() && chunks[row] ? &*chunks[row] : nullptr;
 }
 
 }  // namespace luahammer

@@ -15,7 +15,26 @@ cxxlua::StateOptions sandbox_options() {
   return options;
 }
 
-void apply_sandbox(const cxxlua::StateHandle& state) { state.exec(sandbox_source(), "=sandbox"); }
+namespace {
+int apply_sandbox_protected(lua_State* L) {
+  apply_sandbox(L);
+  return 0;
+}
+}  // namespace
+
+// The core sandbox (C API), run protected inside an entry of the binding's; out of memory
+// part-way throws as any other call of the binding would.
+void apply_sandbox(const cxxlua::StateHandle& state) {
+  cxxlua::testing::inspect(state, [](lua_State* L) {
+    lua_pushcfunction(L, &apply_sandbox_protected);
+    const int status = lua_pcall(L, 0, 0, 0);
+    if (status == LUA_OK) return;
+    std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "the sandbox failed";
+    lua_pop(L, 1);
+    throw cxxlua::Error(status == LUA_ERRMEM ? cxxlua::ErrorKind::Memory : cxxlua::ErrorKind::Runtime,
+                        std::move(message));
+  });
+}
 
 using cxxlua::Function;
 using cxxlua::MultiValue;

@@ -1,5 +1,4 @@
 // Ops on functions: host functions, snippets, generated programs, calls, stored functions.
-#include <cstring>
 #include <string>
 
 #include <luahammer/opvm/shape_coverage.hpp>
@@ -88,9 +87,10 @@ void load_snippet(Runtime& rt, const Op& op) {
   if (VmState* vm = rt.state_at(op.state)) {
     const Snippet* snippet = snippet_of(op.n);
     if (snippet == nullptr) return;  // a code no snippet has (yet)
-    // Only the self-checking snippet's chunk may fail host.check.
-    const bool self_check = std::strcmp(snippet->name, "hook_yield_self_check") == 0;
-    rt.slots[op.a] = vm->state->load(snippet->source, self_check ? kSelfCheckChunk : "=snippet");
+    // Precompiled once per process (the harness's own code, never fuzzed bytes).
+    const std::string* chunk = snippet_chunk(*snippet);
+    rt.slots[op.a] = chunk != nullptr ? vm->state->load(*chunk, snippet_chunkname(*snippet), "b")
+                                      : vm->state->load(snippet->source, snippet_chunkname(*snippet));
   }
 }
 

@@ -14,9 +14,8 @@ namespace luahammer {
 // Opens the safe libraries into L: base, coroutine, string, table, math, utf8.
 void open_safe_libraries(lua_State* L);
 // Removes what the safe libraries still expose that must not be reachable and adds the
-// bounds. Raises a Lua error if the script fails (out of memory): call it protected.
+// bounds, through the C API (C closures over the standard functions; no Lua code runs).
+// Raises a Lua error when memory runs out: call it protected.
 void apply_sandbox(lua_State* L);
-// The script apply_sandbox runs (a binding may run it through its own API instead).
-const char* sandbox_source();
 
 }  // namespace luahammer
