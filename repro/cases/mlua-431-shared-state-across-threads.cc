@@ -13,6 +13,10 @@
 namespace luahammer::cases {
 namespace {
 
+// Enough rounds that the unserialized entries collide even when the four threads get one
+// core between them (CI runs two tests at once on two cores; 300 rounds missed half the time).
+constexpr int kRounds = 3000;
+
 TEST(Mlua431, SharedStateAcrossThreads) {
   CheckedState checked(/*thread_safe=*/true);
   cxxlua::State& state = checked.state();
@@ -22,7 +26,7 @@ TEST(Mlua431, SharedStateAcrossThreads) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = 0; i < 300; ++i) {
+        for (int i = 0; i < kRounds; ++i) {
           cxxlua::Function copy = add;
           if (copy.call_as<int>(i, t) != i + t) ++wrong;
           cxxlua::Table table = state.create_table();
