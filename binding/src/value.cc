@@ -257,6 +257,17 @@ std::size_t String::size() const {
   return length;
 }
 
+void Table::set_raw_function(std::string_view name, HostCallback callback) const {
+  Entry entry(*core_, "Table::set_function");
+  internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
+    push(L, core_.get());
+    lua_pushlstring(L, name.data(), name.size());
+    internal::push_host_function(L, callback);
+    lua_settable(L, -3);
+    return 0;
+  });
+}
+
 lua_Integer Table::len() const {
   Entry entry(*core_, "Table::len");
   lua_Integer length = 0;

@@ -3,6 +3,8 @@
 // metatables and sequence helpers; every operation leaves the stack balanced.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "test_support.hpp"
 
 namespace cxxlua {
@@ -89,6 +91,57 @@ TEST(Tables, MetatablesAndSequenceHelpers) {
   EXPECT_EQ(from_value<int>(seq[0]), 10);
   EXPECT_EQ(from_value<std::string>(seq[1]), "twenty");
   EXPECT_DOUBLE_EQ(from_value<double>(seq[2]), 30.5);
+}
+
+// set_function makes the host function inside the store itself: it goes through __newindex
+// as set does, and under every allocation failure it either stores a working function or
+// throws a clean error, with nothing on the stack and the callback freed with the state.
+TEST(Tables, SetFunctionStoresAHostFunctionWithNoHandleInBetween) {
+  State state;
+  Table api = state.create_table();
+  int calls = 0;
+  api.set_function("add", [&calls](lua_Integer a, lua_Integer b) {
+    ++calls;
+    return a + b;
+  });
+  api.set_function("fail", []() -> int { throw std::runtime_error("set_function: refused"); });
+  state.globals().set("api", api);
+  EXPECT_EQ(state.load("return api.add(2, 3)").call_as<int>(), 5);
+  EXPECT_EQ(calls, 1);
+  EXPECT_THROW(state.exec("api.fail()"), Error);
+  Table logged = state
+                     .exec(
+                         "seen = {} return setmetatable({}, {__newindex = function(t, k, v) seen[#seen + 1] = k "
+                         "rawset(t, k, v) end})")[0]
+                     .get_if<Table>()[0];
+  logged.set_function("echo", [](MultiValue args) { return args; });
+  EXPECT_EQ(state.load("return seen[1]").call_as<std::string>(), "echo");
+  EXPECT_EQ(testing::main_top(state), 0);
+  int refused = 0;
+  bool last_stored = false;
+  for (long long n = 1; n <= 40; ++n) {
+    testing::FailingAllocator allocator;
+    State limited(allocator.options());
+    Table t = limited.create_table();
+    allocator.arm(n);
+    bool stored = true;
+    try {
+      t.set_function("twice", [](lua_Integer v) { return 2 * v; });
+    } catch (const Error& e) {
+      stored = false;
+      ++refused;
+      EXPECT_EQ(e.kind(), ErrorKind::Memory) << n;
+    }
+    allocator.disarm();
+    EXPECT_EQ(testing::main_top(limited), 0) << n;
+    if (stored) {
+      limited.globals().set("t", t);
+      EXPECT_EQ(limited.load("return t.twice(21)").call_as<int>(), 42) << n;
+    }
+    last_stored = stored;
+  }
+  EXPECT_GT(refused, 0);  // the sweep reached the failures it is for
+  EXPECT_TRUE(last_stored);
 }
 
 TEST(Tables, GlobalsAndRegistry) {

@@ -242,6 +242,11 @@ Function StateHandle::create_function(F&& fn) const {
   return create_raw_function(wrap_callable(std::forward<F>(fn)));
 }
 
+template <class F>
+void Table::set_function(std::string_view name, F&& fn) const {
+  set_raw_function(name, wrap_callable(std::forward<F>(fn)));
+}
+
 template <class T>
 bool StateHandle::is_registered() const {
   internal::Entry entry(*core_, "is_registered");

@@ -54,7 +54,6 @@ struct StateOptions {
   ReferenceObserver* reference_observer = nullptr;
 };
 
-using HostCallback = std::function<MultiValue(StateHandle&, MultiValue&)>;
 class AsyncCall;
 
 class StateHandle {

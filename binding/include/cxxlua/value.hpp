@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ class StateCore;
 class StateHandle;
 class Value;
 using MultiValue = std::vector<Value>;
+// A host function as the binding stores it (convert.hpp wraps any callable into one).
+using HostCallback = std::function<MultiValue(StateHandle&, MultiValue&)>;
 template <class T>
 class Borrowed;
 template <class T>
@@ -92,7 +95,13 @@ class Table : public Reference {
   void for_each(Fn&& fn) const;
   template <class V>
   void push_back(const V& value) const;  // t[#t+1] = v (raw)
-  MultiValue sequence_values() const;    // t[1..#t] (raw)
+  // t[name] = a host function made from `fn` (as StateHandle::create_function makes it),
+  // in one protected call and with no handle in between: no registry slot taken and given
+  // back, the cheap way to fill a table of functions.
+  template <class F>
+  void set_function(std::string_view name, F&& fn) const;
+  void set_raw_function(std::string_view name, HostCallback callback) const;
+  MultiValue sequence_values() const;  // t[1..#t] (raw)
 };
 
 class Function : public Reference {

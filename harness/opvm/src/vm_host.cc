@@ -165,10 +165,11 @@ bool called_from_chunk(const StateHandle& state, const char* name) {
 void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
   HostContext* host = context.get();
   cxxlua::Table api = state.create_table();
+  // Each function goes straight into the table (Table::set_function: no handle in between).
   // Each host function marks the shape table's HostFunction row (where Lua called it
   // from, its arguments, how it ended): note_from_lua and with_outcome.
   constexpr ShapeEntry kHost = ShapeEntry::HostFunction;
-  api.set("echo", state.create_function([](StateHandle s, MultiValue args) {
+  api.set_function("echo", [](StateHandle s, MultiValue args) {
     note_from_lua(kHost, s, args);
     return with_outcome(kHost, [&] {
       for (const Value& v : args) {
@@ -176,30 +177,30 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
       }
       return args;
     });
-  }));
+  });
   // Integer arithmetic wraps around, as Lua's own does (math.maxinteger + 1 is mininteger):
   // a host function must not be undefined behaviour on the values a script passes.
-  api.set("add", state.create_function([](StateHandle s, lua_Integer a, lua_Integer b) {
+  api.set_function("add", [](StateHandle s, lua_Integer a, lua_Integer b) {
     note_from_lua(kHost, s, {kKindInteger, kKindInteger});
     return with_outcome(kHost, [&] { return wrapping_add(a, b); });
-  }));
-  api.set("concat", state.create_function([](StateHandle s, std::string text, lua_Integer n) {
+  });
+  api.set_function("concat", [](StateHandle s, std::string text, lua_Integer n) {
     note_from_lua(kHost, s, {kKindString, kKindInteger});
     return with_outcome(kHost, [&] { return text + std::to_string(n); });
-  }));
-  api.set("light", state.create_function([host](StateHandle s) {
+  });
+  api.set_function("light", [host](StateHandle s) {
     note_from_lua(kHost, s, std::initializer_list<int>{});
     return with_outcome(kHost, [&] { return cxxlua::LightUserData{host}; });
-  }));
-  api.set("fail", state.create_function([](StateHandle s, Value v) -> int {
+  });
+  api.set_function("fail", [](StateHandle s, Value v) -> int {
     if (shapes_enabled()) note_from_lua(kHost, s, MultiValue{v});
     return with_outcome(kHost, [&]() -> int {
       throw cxxlua::Error(cxxlua::ErrorKind::Runtime, std::string("host.fail with a ") + v.type_name());
     });
-  }));
+  });
   // The three kinds of exception a host function can throw: a binding Error of every kind
   // (its message and cause reach Lua), a std::exception, and one of no standard type.
-  api.set("throw", state.create_function([](StateHandle s, lua_Integer n) -> int {
+  api.set_function("throw", [](StateHandle s, lua_Integer n) -> int {
     note_from_lua(kHost, s, {kKindInteger});
     return with_outcome(kHost, [&]() -> int {
       const lua_Integer kinds = static_cast<lua_Integer>(cxxlua::ErrorKind::Thread) + 1;
@@ -209,24 +210,24 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
         default: throw n;
       }
     });
-  }));
-  api.set("make", state.create_function([host](StateHandle s, lua_Integer n) {
+  });
+  api.set_function("make", [host](StateHandle s, lua_Integer n) {
     note_from_lua(kHost, s, {kKindInteger});
     return with_outcome(kHost, [&] { return s.create_userdata<Probe>(&host->finalizers, n); });
-  }));
-  api.set("fragile", state.create_function([host](StateHandle s, lua_Integer n) {
+  });
+  api.set_function("fragile", [host](StateHandle s, lua_Integer n) {
     note_from_lua(kHost, s, {kKindInteger});
     return with_outcome(kHost, [&] { return s.create_userdata<Fragile>(&host->finalizers, n); });
-  }));
-  api.set("store", state.create_function([host](StateHandle s, Function f) {
+  });
+  api.set_function("store", [host](StateHandle s, Function f) {
     note_from_lua(kHost, s, {kKindFunction});
     return with_outcome(kHost, [&] {
       std::lock_guard<std::mutex> lock(host->mutex);
       host->stored.push_back(std::move(f));
       return static_cast<lua_Integer>(host->stored.size());
     });
-  }));
-  api.set("call_stored", state.create_function([host](StateHandle s, lua_Integer slot, MultiValue args) {
+  });
+  api.set_function("call_stored", [host](StateHandle s, lua_Integer slot, MultiValue args) {
     note_from_lua(kHost, s, kKindInteger, args);
     return with_outcome(kHost, [&] {
       Function f;
@@ -237,8 +238,8 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
       }
       return call_from_host(s, f, args);
     });
-  }));
-  api.set("drop_stored", state.create_function([host](StateHandle s, lua_Integer slot) {
+  });
+  api.set_function("drop_stored", [host](StateHandle s, lua_Integer slot) {
     note_from_lua(kHost, s, {kKindInteger});
     with_outcome(kHost, [&] {
       Function dropped;
@@ -247,23 +248,23 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
         dropped = std::move(host->stored[static_cast<std::size_t>(slot - 1)]);
       }
     });
-  }));
-  api.set("pause", state.create_function([](StateHandle s, Value v) {
+  });
+  api.set_function("pause", [](StateHandle s, Value v) {
     if (shapes_enabled()) note_from_lua(kHost, s, MultiValue{v});
     return with_outcome(kHost, [&] { return cxxlua::Yield{MultiValue{v}}; });
-  }));
+  });
   // A semantic oracle for the self-checking snippet only: a failed check counts when the
   // nearest Lua caller is that snippet's chunk. Fuzzed code (whose chunks the sandbox
   // names "=input", "=generated", "=load …") gets a clean error instead of a finding.
-  api.set("check", state.create_function([](StateHandle s, bool ok, std::optional<std::string> what) {
+  api.set_function("check", [](StateHandle s, bool ok, std::optional<std::string> what) {
     if (ok) return;
     if (!called_from_chunk(s, kSelfCheckChunk)) {
       throw cxxlua::Error(cxxlua::ErrorKind::Runtime, "host.check: only the self-checking snippet may fail a check");
     }
     violation("semantics", what.value_or("host.check failed"));
-  }));
+  });
   // Errors the chaos plans cause on purpose (hooks, budgets, memory): not corruption.
-  api.set("expected_error", state.create_function([](Value error) {
+  api.set_function("expected_error", [](Value error) {
     const auto* text = error.get_if<cxxlua::String>();
     if (text == nullptr) return true;  // an error box or another value: a host error
     const std::string message = text->to_std_string();
@@ -273,12 +274,12 @@ void install_host_api(const StateHandle& state, const std::shared_ptr<HostContex
       if (message.find(expected) != std::string::npos) return true;
     }
     return false;
-  }));
-  api.set("close", state.create_function([](StateHandle s, cxxlua::Thread thread) {
+  });
+  api.set_function("close", [](StateHandle s, cxxlua::Thread thread) {
     note_from_lua(kHost, s, {kKindThread});
     note_from_lua(ShapeEntry::CloseFromHost, s, std::initializer_list<int>{});
     with_outcome(kHost, [&] { with_outcome(ShapeEntry::CloseFromHost, [&] { thread.close(); }); });
-  }));
+  });
   api.set("fetch", state.create_async_function([host](lua_Integer n) -> cxxlua::AsyncPoll {
     auto completion = std::make_shared<cxxlua::Completion<lua_Integer>>();
     {
