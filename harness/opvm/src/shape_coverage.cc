@@ -25,6 +25,7 @@ constexpr unsigned KeyKinds = 1u << static_cast<unsigned>(ShapeDim::KeyKind);
 constexpr unsigned ValueKinds = 1u << static_cast<unsigned>(ShapeDim::ValueKind);
 constexpr unsigned Targets = 1u << static_cast<unsigned>(ShapeDim::Target);
 constexpr unsigned Suspensions = 1u << static_cast<unsigned>(ShapeDim::Suspension);
+constexpr unsigned Registrations = 1u << static_cast<unsigned>(ShapeDim::Registration);
 constexpr unsigned InMainThread = 1u << kContextMainThread;
 constexpr unsigned InCoroutine = 1u << kContextCoroutine;
 constexpr unsigned InHook = 1u << kContextHook;
@@ -94,8 +95,10 @@ const char* const kContextNames[kContextCount] = {
     "while the state closes"};
 const char* const kSuspensionNames[kSuspensionCount] = {"finished", "yielded", "suspended by a hook's yield",
                                                         "resumed after a hook's yield"};
-const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key",      "value",
-                                      "onto",     "context",   "outcome", "coroutine"};
+const char* const kRegistrationNames[kRegistrationCount] = {"the type registered before", "registers the type",
+                                                            "failed before the type was registered"};
+const char* const kDimNames[kDims] = {"argument", "arguments", "results", "key",       "value",
+                                      "onto",     "context",   "outcome", "coroutine", "type"};
 
 int values_of(ShapeDim dim) {
   switch (dim) {
@@ -108,6 +111,7 @@ int values_of(ShapeDim dim) {
     case ShapeDim::Context: return kContextCount;
     case ShapeDim::Outcome: return kOutcomeCount;
     case ShapeDim::Suspension: return kSuspensionCount;
+    case ShapeDim::Registration: return kRegistrationCount;
     case ShapeDim::Count: break;
   }
   return 0;
@@ -127,6 +131,7 @@ std::string value_name(ShapeDim dim, int value) {
       if (value == kOutcomeOther) return "a C++ exception of another type";
       return std::string("cxxlua::Error ") + cxxlua::to_string(static_cast<cxxlua::ErrorKind>(value - 1));
     case ShapeDim::Suspension: return kSuspensionNames[value];
+    case ShapeDim::Registration: return kRegistrationNames[value];
     case ShapeDim::Count: break;
   }
   return "?";

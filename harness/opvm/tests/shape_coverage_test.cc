@@ -146,6 +146,35 @@ TEST_F(ShapeCoverage, AResumeMarksWhetherAHookSuspendedTheCoroutine) {
   EXPECT_EQ(resume_suspension_after(12, false, kSuspensionFromHook), 0);
 }
 
+// How many inputs marked `registration` for StateHandle::create_userdata, after two
+// Probes are made in a fresh state, the first one after `fail_soon` with operand `n`
+// (n < 0: no failure planned). A single failure (n < 8) is mostly absorbed: Lua collects
+// and tries the allocation again.
+long creation_registration_after(int n, int registration) {
+  reset_shapes();
+  OpProgram program;
+  program.ops = {make_op(OpCode::CreateState)};
+  if (n >= 0) program.ops.push_back(make_op(OpCode::FailSoon, 0, 0, static_cast<std::uint32_t>(n)));
+  program.ops.push_back(make_op(OpCode::CreateUserdata, 1, 0, 7));
+  program.ops.push_back(make_op(OpCode::ClearFailPlan));
+  program.ops.push_back(make_op(OpCode::CreateUserdata, 2, 0, 8));
+  run_program(program);
+  end_shape_input();
+  return shape_cell_inputs(ShapeEntry::CreateUserdata, ShapeDim::Registration, registration);
+}
+
+TEST_F(ShapeCoverage, ACreationMarksWhetherItRegisteredTheType) {
+  // No failure: the first creation registers Probe, the second finds it registered.
+  EXPECT_EQ(creation_registration_after(-1, kRegistrationByCall), 1);
+  EXPECT_EQ(creation_registration_after(-1, kRegistrationDone), 1);
+  EXPECT_EQ(creation_registration_after(-1, kRegistrationFailed), 0);
+  // Every allocation of the first creation fails (8: from the first one on): it fails
+  // before Probe is registered; the second creation (the plan cleared) registers it.
+  EXPECT_EQ(creation_registration_after(8, kRegistrationFailed), 1);
+  EXPECT_EQ(creation_registration_after(8, kRegistrationByCall), 1);
+  EXPECT_EQ(creation_registration_after(8, kRegistrationDone), 0);
+}
+
 // The cells at the end of chains of ops that random programs and grown seeds rarely line
 // up: reached here on purpose, each with the outcome its contract names.
 TEST_F(ShapeCoverage, CallsBackIntoTheBindingFromFinalizersAHookRunsAreBelowTheHook) {

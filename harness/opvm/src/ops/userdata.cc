@@ -1,6 +1,8 @@
 // Ops on userdata of the tracked types: create, store into, borrow, take, destroy, inspect.
 #include <string>
 
+#include <luahammer/opvm/shape_coverage.hpp>
+
 #include "../runtime.hpp"
 
 namespace luahammer::ops {
@@ -10,12 +12,49 @@ using cxxlua::Function;
 
 using cxxlua::Value;
 
+namespace {
+
+// Marks whether the creation found its type registered, registered it, or failed before it
+// was (shape table, dimension Registrations), whether the creation returned or threw.
+template <class T>
+class RegistrationShape {
+ public:
+  RegistrationShape(const Op& op, const cxxlua::StateHandle& state)
+      : op_(op), state_(state), before_(shapes_enabled() && !state.is_closed() ? state.is_registered<T>() : -1) {}
+  RegistrationShape(const RegistrationShape&) = delete;
+  RegistrationShape& operator=(const RegistrationShape&) = delete;
+  ~RegistrationShape() {
+    if (before_ < 0 || state_.is_closed()) return;
+    try {
+      const bool now = state_.is_registered<T>();
+      note_shape(op_, ShapeDim::Registration,
+                 before_ == 1 ? kRegistrationDone
+                 : now        ? kRegistrationByCall
+                              : kRegistrationFailed);
+    } catch (...) {  // the state refused the look (closing): nothing to mark
+    }
+  }
+
+ private:
+  const Op& op_;
+  const cxxlua::StateHandle& state_;
+  int before_;  // -1: not looked at
+};
+
+template <class T>
+void create_tracked(Runtime& rt, const Op& op, VmState& vm) {
+  RegistrationShape<T> shape(op, *vm.state);
+  rt.slots[op.a] = vm.state->create_userdata<T>(&vm.host->finalizers, lua_Integer{op.n});
+}
+
+}  // namespace
+
 void create_userdata(Runtime& rt, const Op& op) {
   if (VmState* vm = rt.state_at(op.state)) {
     if (op.b & 1) {
-      rt.slots[op.a] = vm->state->create_userdata<Fragile>(&vm->host->finalizers, lua_Integer{op.n});
+      create_tracked<Fragile>(rt, op, *vm);
     } else {
-      rt.slots[op.a] = vm->state->create_userdata<Probe>(&vm->host->finalizers, lua_Integer{op.n});
+      create_tracked<Probe>(rt, op, *vm);
     }
   }
 }

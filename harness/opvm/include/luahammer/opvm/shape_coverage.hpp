@@ -44,6 +44,7 @@ enum class ShapeDim : unsigned {
   Context,
   Outcome,
   Suspension,
+  Registration,
   Count
 };
 
@@ -82,6 +83,16 @@ enum ShapeSuspension : int {
   kSuspensionHookYielded,  // suspended by a hook's yield, in the middle of a Lua function
   kSuspensionFromHook,     // the resume continued a coroutine a hook had suspended
   kSuspensionCount
+};
+// Whether the call registered the userdata type it needed (mlua 4e92ea3, rlua 37165a8: a
+// binding that registers a type's metatable lazily, on its first use in a state, has a
+// path no later call takes, and a failure inside it is a failure in the middle of making
+// the object).
+enum ShapeRegistration : int {
+  kRegistrationDone,    // the type was registered before the call
+  kRegistrationByCall,  // the call registered it
+  kRegistrationFailed,  // the type was not registered and still is not: the call failed first
+  kRegistrationCount
 };
 inline constexpr int kCountBuckets = 6;  // 0, 1, 2-19, 20, 21-40, 41+
 inline constexpr int kOutcomeOk = 0;     // then 1 + each cxxlua::ErrorKind, then a foreign exception
