@@ -57,7 +57,8 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
 cases=build/canary-fuzz/repro/regression_cases
 mkdir -p "$out"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-first_line() { grep -m1 -E '^(luahammer: |cxxlua: |==[0-9]+==ERROR|WARNING: ThreadSanitizer|.*Assertion .* failed|.*runtime error:|.*: Failure$|ERROR: libFuzzer)' "$1" | sed "s|$root/||g" | cut -c1-160; }
+first_line() { grep -m1 -E '^(luahammer: |cxxlua: |==[0-9]+==ERROR|WARNING: ThreadSanitizer|.*Assertion .* failed|.*runtime error:|.*: Failure$|ERROR: libFuzzer)' "$1" |
+  sed -E "s|$root/||g; s|(\.\./)+||g" | cut -c1-160 | sed -E "s/==[0-9]+==/==PID==/g; s/0x[0-9a-f]+/0x…/g; s/ \(pid=[0-9]+\)//"; }
 
 # With no canary on, every case passes.
 if ! env -u LUAHAMMER_CANARY "$cases" >"$work/clean.log" 2>&1; then

@@ -5,7 +5,7 @@
 // coverage on and keeps those that reach a cell of the shape table (shapes.def) no kept
 // seed reaches ("shape-<op>-<dimension>-<value>"), half of them kept seeds grown by a few
 // random ops; then the hand-written chains of ops for the cells at the end of long chains
-// (shape_chains) that reach a new cell. Deterministic: seeds are regenerated
+// (shape_chains) that reach their cells or a new one. Deterministic: seeds are regenerated
 // with ci/make-seeds.sh when an op, snippet or table row is added (old seeds keep their meaning).
 // usage: make_seeds TARGET OUTDIR [COUNT]   (COUNT: at most that many new seeds)
 #include <dirent.h>
@@ -179,14 +179,27 @@ int main(int argc, char** argv) {
     preferred = ops_of_unfilled_rows();
   }
   // The chains of ops for the cells random programs and grown seeds rarely reach: kept
-  // where they reach a new cell (an op outside the target's menu decodes to nothing).
+  // where they reach their cells on this target (an op outside the target's menu decodes
+  // to nothing), even when a longer seed reached them first: a program of a few ops puts
+  // the mutator next to the cell (one op in three or four is the one to vary, not one in
+  // forty-eight). Never twice the same bytes.
   for (const luahammer::ShapeChain& chain : luahammer::shape_chains()) {
     if (kept - first_new >= count) break;
     const std::vector<std::uint8_t> bytes = chain.program.encode(spec.program);
+    if (std::find(seeds.begin(), seeds.end(), bytes) != seeds.end()) continue;
+    std::vector<long> before;
+    for (const luahammer::ShapeCell& cell : chain.cells)
+      before.push_back(luahammer::shape_cell_inputs(cell.entry, cell.dim, cell.value));
     (void)luahammer::run_program(luahammer::OpProgram::decode(bytes.data(), bytes.size(), spec.program), spec.run);
     luahammer::end_shape_input();
+    bool reaches_its_cells = true;
+    for (std::size_t i = 0; i < chain.cells.size(); ++i) {
+      const luahammer::ShapeCell& cell = chain.cells[i];
+      reaches_its_cells =
+          reaches_its_cells && luahammer::shape_cell_inputs(cell.entry, cell.dim, cell.value) > before[i];
+    }
     std::vector<std::string> now = luahammer::shape_cells_reached();
-    if (now.size() == reached.size()) continue;
+    if (!reaches_its_cells && now.size() == reached.size()) continue;
     std::sort(now.begin(), now.end());
     if (!write_seed(bytes, {std::string("chain_") + chain.name})) return 1;
     reached = std::move(now);

@@ -56,6 +56,27 @@ std::vector<ShapeChain> shape_chains() {
                       op_of(OpCode::CreateUserdata, 1, 0, 2), op_of(OpCode::StoreInUserdata, 1, 0),
                       op_of(OpCode::LoadSnippet, 2, 0, 43), op_of(OpCode::CallFunction, 2, 1, 2)}},
                     {{ShapeEntry::CallFromHost, ShapeDim::Outcome, outcome(cxxlua::ErrorKind::WrongState)}}});
+  // The first userdata of its type in a fresh state, made while every allocation fails:
+  // the creation fails before the type is registered (a binding that registers a type
+  // lazily does it inside the first creation, mlua 4e92ea3).
+  chains.push_back({"creating_a_userdata_without_memory",
+                    {{}, {hook_plan(false), op_of(OpCode::FailSoon, 0, 0, 8), op_of(OpCode::CreateUserdata, 1, 0, 2)}},
+                    {{ShapeEntry::CreateUserdata, ShapeDim::Registration, kRegistrationFailed},
+                     {ShapeEntry::CreateUserdata, ShapeDim::Outcome, outcome(cxxlua::ErrorKind::Memory)}}});
+  // A coroutine over a loop with no yield of its own (snippet 23), a hook plan on it that
+  // yields every fifth instruction, resumed until it finishes: suspended by a hook's yield
+  // in the middle of a Lua function, then resumed after it (mlua #723's shape). Random
+  // programs need the hook set on the coroutine's slot between its creation and its resume.
+  Op yielding_hook = op_of(OpCode::ThreadHook, 1);
+  yielding_hook.hook.triggers.every_nth_instruction = 5;
+  yielding_hook.hook.repeat_every = 1;
+  yielding_hook.hook.action = HookPlan::Action::Yield;
+  chains.push_back({"a_coroutine_a_hook_suspends",
+                    {{},
+                     {hook_plan(false), op_of(OpCode::LoadSnippet, 0, 0, 23), op_of(OpCode::CreateCoroutine, 0, 1),
+                      yielding_hook, op_of(OpCode::ResumeCoroutine, 1, 2, 7)}},
+                    {{ShapeEntry::ThreadResume, ShapeDim::Suspension, kSuspensionHookYielded},
+                     {ShapeEntry::ThreadResume, ShapeDim::Suspension, kSuspensionFromHook}}});
   return chains;
 }
 
