@@ -22,6 +22,7 @@ void check_coroutine(const cxxlua::Thread& thread, const char* after) {
     bool finished_holds = false;  // a finished coroutine holding values
     bool frame_lost = false;      // a coroutine a hook suspended, its frame cut off
     int top = 0;
+    int locals = 0;  // the named locals active where a hook suspended it
   };
   // Read under the state's lock: another worker's collection may move this stack.
   const Found found = cxxlua::testing::inspect(cxxlua::testing::state_of(thread), [co](lua_State*) {
@@ -29,13 +30,25 @@ void check_coroutine(const cxxlua::Thread& thread, const char* after) {
     lua_Debug ar;
     f.top = lua_gettop(co);
     if (lua_status(co) == LUA_YIELD) {
-      // A hook yields from inside the Lua function it interrupted, whose registers (at
-      // least two: luaK gives every function two) are that frame's stack: after the
-      // resume returns they must all still be below the top (mlua #723: a binding that
-      // pops or resets the top there lets the collector clear live locals).
-      if (lua_getstack(co, 0, &ar) != 0 && lua_getinfo(co, "S", &ar) != 0 &&
-          (std::strcmp(ar.what, "Lua") == 0 || std::strcmp(ar.what, "main") == 0))
-        f.frame_lost = f.top < 2;
+      // A hook yields from inside the Lua function it interrupted, whose live values are
+      // that frame's stack: after the resume returns they must all still be below the top
+      // (mlua #723: a binding that pops or resets the top there lets the collector clear
+      // live locals). Lua sets the top to the frame's end (every function has at least two
+      // registers) before a hook, except before an instruction that takes its operands up
+      // to a top a multiple-result call or `...` left (a call, a return, a list store):
+      // that top stays, as low as the frame's base for `return ...` with no values. Those
+      // operands lie above the function's active locals, so below two the check is that
+      // every named local active there is still below the top. (With the top below two,
+      // below the frame's end: lua_getlocal's push has room.)
+      if (f.top < 2 && lua_getstack(co, 0, &ar) != 0 && lua_getinfo(co, "S", &ar) != 0 &&
+          (std::strcmp(ar.what, "Lua") == 0 || std::strcmp(ar.what, "main") == 0)) {
+        while (const char* name = lua_getlocal(co, &ar, f.locals + 1)) {
+          lua_pop(co, 1);
+          if (std::strcmp(name, "(temporary)") == 0) break;
+          ++f.locals;
+        }
+        f.frame_lost = f.top < f.locals;
+      }
       return f;
     }
     if (lua_status(co) != LUA_OK || lua_getstack(co, 0, &ar) != 0) return f;  // running
@@ -47,8 +60,8 @@ void check_coroutine(const cxxlua::Thread& thread, const char* after) {
     violation("stack", "finished coroutine holds " + std::to_string(found.top) + " value(s) after " + after);
   }
   if (found.frame_lost) {
-    violation("stack", "coroutine suspended by a hook's yield kept " + std::to_string(found.top) +
-                           " of its Lua function's registers after " + after + " (live locals lost)");
+    violation("stack", "coroutine suspended by a hook's yield kept " + std::to_string(found.top) + " of its " +
+                           std::to_string(found.locals) + " active locals after " + after + " (live locals lost)");
   }
 }
 
