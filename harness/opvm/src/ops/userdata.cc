@@ -14,37 +14,31 @@ using cxxlua::Value;
 
 namespace {
 
-// Marks whether the creation found its type registered, registered it, or failed before it
-// was (shape table, dimension Registrations), whether the creation returned or threw.
-template <class T>
-class RegistrationShape {
- public:
-  RegistrationShape(const Op& op, const cxxlua::StateHandle& state)
-      : op_(op), state_(state), before_(shapes_enabled() && !state.is_closed() ? state.is_registered<T>() : -1) {}
-  RegistrationShape(const RegistrationShape&) = delete;
-  RegistrationShape& operator=(const RegistrationShape&) = delete;
-  ~RegistrationShape() {
-    if (before_ < 0 || state_.is_closed()) return;
-    try {
-      const bool now = state_.is_registered<T>();
-      note_shape(op_, ShapeDim::Registration,
-                 before_ == 1 ? kRegistrationDone
-                 : now        ? kRegistrationByCall
-                              : kRegistrationFailed);
-    } catch (...) {  // the state refused the look (closing): nothing to mark
-    }
-  }
-
- private:
-  const Op& op_;
-  const cxxlua::StateHandle& state_;
-  int before_;  // -1: not looked at
-};
-
+// Creates a T in `vm`'s state and marks whether the creation found its type registered,
+// registered it, or failed before it was (shape table, dimension Registrations), whether
+// it returned or threw. The looks at the registry happen only while shapes are on.
 template <class T>
 void create_tracked(Runtime& rt, const Op& op, VmState& vm) {
-  RegistrationShape<T> shape(op, *vm.state);
-  rt.slots[op.a] = vm.state->create_userdata<T>(&vm.host->finalizers, lua_Integer{op.n});
+  const cxxlua::StateHandle& state = *vm.state;
+  const bool look = shapes_enabled() && !state.is_closed();
+  const bool before = look && state.is_registered<T>();
+  const auto mark = [&] {
+    if (!look || state.is_closed()) return;
+    try {
+      note_shape(op, ShapeDim::Registration,
+                 before                     ? kRegistrationDone
+                 : state.is_registered<T>() ? kRegistrationByCall
+                                            : kRegistrationFailed);
+    } catch (...) {  // the state refused the look (closing): nothing to mark
+    }
+  };
+  try {
+    rt.slots[op.a] = state.create_userdata<T>(&vm.host->finalizers, lua_Integer{op.n});
+  } catch (...) {
+    mark();
+    throw;
+  }
+  mark();
 }
 
 }  // namespace
