@@ -51,7 +51,7 @@ for p in canary-fuzz $( [ $need_tsan = 1 ] && echo canary-tsan ); do
 done
 
 # As the nightly fuzzes: no allocation stacks (fuzz light); the canaries prove detection holds.
-export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_invalid_pointer_pairs=1:malloc_context_size=0:quarantine_size_mb=64"
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:malloc_context_size=0:quarantine_size_mb=64"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
 cases=build/canary-fuzz/repro/regression_cases

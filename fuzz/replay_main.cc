@@ -14,9 +14,13 @@
 // (harness/opvm/include/luahammer/opvm/shapes.def) the inputs reached, and by how many;
 // --shapes-tsv FILE: the same cells appended to FILE as "op, dimension, value, inputs"
 // lines, for summing replays (ci/coverage.sh).
+// --slowest N: after the last input, the N inputs that took the most CPU time (the whole
+// process's, helper threads included), each with its share of the replay's total: where a
+// fuzzer's executions go (docs/performance.md).
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -77,6 +82,12 @@ bool collect(const std::string& path, std::vector<std::string>& files) {
   return true;
 }
 
+double cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 void replay_one(const std::string& file, const std::vector<std::uint8_t>& bytes, bool explain) {
   if (explain) {
     // The name first: a module target prints its steps as they run, inside the call.
@@ -95,6 +106,7 @@ int main(int argc, char** argv) {
   bool check_decoding = false;
   bool keep_going = false;
   bool shapes = false;
+  std::size_t slowest = 0;
   std::string shapes_tsv;
   std::vector<std::string> files;
   int paths = 0;
@@ -114,15 +126,26 @@ int main(int argc, char** argv) {
         return 2;
       }
       shapes_tsv = absolute(argv[++i]);
+    } else if (arg == "--slowest") {
+      const std::string count = i + 1 < argc ? argv[i + 1] : "";
+      if (count.empty() || count.size() > 6 || count.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(count) == 0) {
+        std::fprintf(stderr, "replay: --slowest needs a count of inputs (1 to 999999)\n");
+        return 2;
+      }
+      slowest = std::stoul(count);
+      ++i;
     } else if (arg == "-h" || arg == "--help") {
       std::printf(
-          "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | --shapes-tsv FILE] PATH...\n"
+          "usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | --shapes-tsv FILE] [--slowest N] "
+          "PATH...\n"
           "  replays each input file (folders recursively);\n"
           "  --check-decoding: an input F with a sibling F.explain must still decode to it\n"
           "  --keep-going: each input in a child process; one ending in a finding is named and the\n"
           "    replay goes on (exit status 1 if any did)\n"
           "  --shapes: then the cells of the shape table the inputs reached (op-program targets)\n"
-          "  --shapes-tsv FILE: those cells appended to FILE, a line each\n",
+          "  --shapes-tsv FILE: those cells appended to FILE, a line each\n"
+          "  --slowest N: then the N inputs that took the most CPU time, with their share\n",
           argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -134,6 +157,10 @@ int main(int argc, char** argv) {
     }
   }
   if (!shapes_tsv.empty()) shapes = true;
+  if (slowest > 0 && keep_going) {
+    std::fprintf(stderr, "replay: --slowest times inputs in one process: it does not go with --keep-going\n");
+    return 2;
+  }
   if (shapes && (keep_going || luahammer_fuzz_shape_report == nullptr)) {
     std::fprintf(stderr, "replay: --shapes %s\n",
                  keep_going ? "counts in one process: it does not go with --keep-going"
@@ -143,7 +170,7 @@ int main(int argc, char** argv) {
   if (paths == 0) {
     std::fprintf(stderr,
                  "replay: no input given (usage: %s [--explain] [--check-decoding] [--keep-going] [--shapes | "
-                 "--shapes-tsv FILE] PATH...)\n",
+                 "--shapes-tsv FILE] [--slowest N] PATH...)\n",
                  argv[0]);
     return 2;
   }
@@ -152,6 +179,7 @@ int main(int argc, char** argv) {
   LLVMFuzzerInitialize(&argc, &argv);
   if (shapes) luahammer_fuzz_enable_shapes();
   std::size_t findings = 0;
+  std::vector<std::pair<double, std::size_t>> times;  // CPU seconds, index in files
   for (std::size_t k = 0; k < files.size(); ++k) {
     const std::string& file = files[k];
     std::ifstream in(opened[k], std::ios::binary);
@@ -200,7 +228,9 @@ int main(int argc, char** argv) {
       }
       continue;
     }
+    const double start = slowest > 0 ? cpu_seconds() : 0.0;
     replay_one(file, bytes, explain);
+    if (slowest > 0) times.emplace_back(cpu_seconds() - start, k);
   }
   if (findings > 0) {
     std::printf("replayed %zu input(s): %zu ended in a finding\n", files.size(), findings);
@@ -216,6 +246,22 @@ int main(int argc, char** argv) {
     std::fclose(out);
   } else if (shapes) {
     std::printf("%s", luahammer_fuzz_shape_report().c_str());
+  }
+  if (slowest > 0 && !times.empty()) {
+    double total = 0;
+    for (const auto& [seconds, k] : times) total += seconds;
+    const std::size_t shown = std::min(slowest, times.size());
+    std::partial_sort(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(shown), times.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    double top = 0;
+    for (std::size_t j = 0; j < shown; ++j) top += times[j].first;
+    std::printf("CPU time: %.3f s over %zu input(s), %.3f ms each on average; the %zu slowest, %.1f%% of it:\n", total,
+                times.size(), 1e3 * total / static_cast<double>(times.size()), shown,
+                total > 0 ? 100.0 * top / total : 0.0);
+    for (std::size_t j = 0; j < shown; ++j) {
+      std::printf("%9.3f ms %5.1f%%  %s\n", 1e3 * times[j].first, total > 0 ? 100.0 * times[j].first / total : 0.0,
+                  files[times[j].second].c_str());
+    }
   }
   std::printf("replayed %zu input(s): no finding\n", files.size());
   return 0;

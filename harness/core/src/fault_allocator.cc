@@ -71,8 +71,8 @@ void* FaultAllocator::allocate(void* ud, void* ptr, std::size_t osize, std::size
   void* block = std::realloc(ptr, nsize);
   if (block == nullptr) return nullptr;
   if (ptr == nullptr) self->live_blocks_.fetch_add(1);
-  self->live_bytes_.fetch_add(nsize);
-  self->live_bytes_.fetch_sub(old);
+  // One update of the live bytes, by the difference (unsigned: a shrink wraps back).
+  self->live_bytes_.fetch_add(nsize - old);
   if (nsize > old) self->grown_bytes_.fetch_add(nsize - old, std::memory_order_relaxed);
   return block;
 }

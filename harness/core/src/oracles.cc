@@ -1,5 +1,6 @@
 #include <luahammer/core/oracles.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -30,7 +31,17 @@ void violation(const char* oracle, const std::string& what, const std::string& d
 void SlotLedger::take(int slot) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   try {
-    if (!live_.insert(slot).second) violation(oracle_, "registry slot " + std::to_string(slot) + " taken twice");
+    bool fresh = false;
+    if (slot >= 0) {
+      const auto index = static_cast<std::size_t>(slot);
+      if (index >= live_slots_.size()) live_slots_.resize(std::max<std::size_t>(index + 1, 2 * live_slots_.size()), 0);
+      fresh = live_slots_[index] == 0;
+      live_slots_[index] = 1;
+    } else {
+      fresh = live_negative_.insert(slot).second;
+    }
+    if (fresh) ++live_count_;
+    if (!fresh) violation(oracle_, "registry slot " + std::to_string(slot) + " taken twice");
   } catch (...) {
   }
 }
@@ -38,16 +49,23 @@ void SlotLedger::take(int slot) noexcept {
 void SlotLedger::release(int slot) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   try {
-    if (live_.erase(slot) == 0) {
-      violation(oracle_, "registry slot " + std::to_string(slot) + " released twice or never taken");
+    bool was_live = false;
+    if (slot >= 0) {
+      const auto index = static_cast<std::size_t>(slot);
+      was_live = index < live_slots_.size() && live_slots_[index] != 0;
+      if (was_live) live_slots_[index] = 0;
+    } else {
+      was_live = live_negative_.erase(slot) != 0;
     }
+    if (was_live) --live_count_;
+    if (!was_live) violation(oracle_, "registry slot " + std::to_string(slot) + " released twice or never taken");
   } catch (...) {
   }
 }
 
 std::size_t SlotLedger::live() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return live_.size();
+  return live_count_;
 }
 
 void SlotLedger::check_none_live(const char* after) const {

@@ -128,6 +128,44 @@ TEST_F(Oracles, ReferencesFireOnADoubleRelease) {
       "luahammer: references: registry slot 3 released twice or never taken");
 }
 
+TEST_F(Oracles, ReferencesFireOnASlotTakenTwiceOrReleasedPastAnyTaken) {
+  EXPECT_DEATH(
+      {
+        ReferenceLedger ledger;
+        ledger.on_take(5);
+        ledger.on_take(5);
+      },
+      "luahammer: references: registry slot 5 taken twice");
+  EXPECT_DEATH(
+      {
+        ReferenceLedger ledger;
+        ledger.on_take(2);
+        ledger.on_release(4000);  // past every slot the ledger has seen
+      },
+      "luahammer: references: registry slot 4000 released twice or never taken");
+  EXPECT_DEATH(
+      {
+        ReferenceLedger ledger;
+        ledger.on_take(LUA_REFNIL);
+        ledger.on_take(LUA_REFNIL);
+      },
+      "luahammer: references: registry slot -1 taken twice");
+}
+
+TEST_F(Oracles, ReferencesQuietOnSlotsTakenAndReleasedInAnyOrder) {
+  ReferenceLedger ledger;
+  for (int round = 0; round < 3; ++round) {
+    for (int slot = 1; slot <= 300; ++slot) ledger.on_take(slot);
+    ledger.on_take(LUA_REFNIL);
+    EXPECT_EQ(ledger.live(), 301u);
+    for (int slot = 300; slot >= 1; slot -= 2) ledger.on_release(slot);
+    for (int slot = 1; slot <= 300; slot += 2) ledger.on_release(slot);
+    ledger.on_release(LUA_REFNIL);
+    EXPECT_EQ(ledger.live(), 0u);
+  }
+  ledger.check_none_live("every slot was released");
+}
+
 TEST_F(Oracles, ReferencesFireOnASlotLeftLive) {
   EXPECT_DEATH(
       {

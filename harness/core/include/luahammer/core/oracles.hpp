@@ -42,7 +42,11 @@ class SlotLedger {
  private:
   const char* oracle_;
   mutable std::mutex mutex_;
-  std::set<int> live_;
+  // Registry slots are small indices, taken and released in every op: a flag per slot
+  // (not a tree node per take). Negative "slots" (LUA_REFNIL, LUA_NOREF) are kept apart.
+  std::vector<std::uint8_t> live_slots_;
+  std::set<int> live_negative_;
+  std::size_t live_count_ = 0;
 };
 
 // --- finalizers ----------------------------------------------------------------------
