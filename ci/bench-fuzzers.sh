@@ -39,9 +39,7 @@ for t in "${targets[@]}"; do
   # The target's own libFuzzer options (fuzz/<t>.options, [libfuzzer] section), as the
   # nightly and ClusterFuzz run it; the dict path made relative to the checkout.
   flags=()
-  while IFS= read -r line; do flags+=("$line"); done < <(
-    awk -F' *= *' '/^\[/ {s=$0; next} s=="[libfuzzer]" && NF==2 && $1 !~ /^#/ {
-      v=$2; if ($1=="dict") v="fuzz/" v; print "-" $1 "=" v }' "fuzz/$t.options")
+  while IFS= read -r line; do flags+=("$line"); done < <(bash ci/fuzz-options.sh "$t")
   "$bin" "${flags[@]}" -max_total_time="$seconds" -seed=1 -print_final_stats=1 -artifact_prefix="$work/$t-artifacts/" \
     "$work/$t" "$seeds" >"$work/$t.log" 2>&1
   last=$(grep -E '^#[0-9]+' "$work/$t.log" | tail -1)

@@ -84,8 +84,12 @@ for n in "${names[@]}"; do
         rc=$?
       else
         scratch="$work/$n.$seed.corpus"; mkdir -p "$scratch" "$work/$n.$seed.artifacts"
-        ( LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" -seed="$seed" -max_total_time="$budget" \
-          -timeout=25 -artifact_prefix="$work/$n.$seed.artifacts/" -dict="fuzz/$detector.dict" \
+        # The target's own libFuzzer options (max_len, timeout, dict, entropic settings), as
+        # campaigns fuzz: detection is proven under the settings that are run.
+        flags=()
+        while IFS= read -r line; do flags+=("$line"); done < <(bash ci/fuzz-options.sh "$detector")
+        ( LUAHAMMER_CANARY=$n "build/canary-fuzz/fuzz/${detector}_fuzzer" "${flags[@]}" -seed="$seed" \
+          -max_total_time="$budget" -artifact_prefix="$work/$n.$seed.artifacts/" \
           "$scratch" "corpus/$detector" >"$log" 2>&1; exit $? ) 2>/dev/null
         rc=$?
       fi

@@ -52,10 +52,7 @@ void* StateCore::allocate(void* ud, void* ptr, std::size_t osize, std::size_t ns
                     ? core->inner_allocator_(core->inner_allocator_data_, ptr, osize, nsize)
                     : std::realloc(ptr, nsize);
   if (block == nullptr) core->refused_allocations_.fetch_add(1);
-  if (block != nullptr) {
-    core->used_memory_.fetch_add(nsize);
-    core->used_memory_.fetch_sub(old);
-  }
+  if (block != nullptr) core->used_memory_.fetch_add(nsize - old);  // unsigned: a shrink wraps back
   return block;
 }
 

@@ -164,7 +164,7 @@ bool called_from_chunk(const StateHandle& state, const char* name) {
 
 void install_host_api(const StateHandle& state, const std::shared_ptr<HostContext>& context) {
   HostContext* host = context.get();
-  cxxlua::Table api = state.create_table();
+  cxxlua::Table api = state.create_table(0, 16);  // sized for the 16 entries below: no rehash as they go in
   // Each function goes straight into the table (Table::set_function: no handle in between).
   // Each host function marks the shape table's HostFunction row (where Lua called it
   // from, its arguments, how it ended): note_from_lua and with_outcome.
