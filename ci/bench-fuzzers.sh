@@ -67,7 +67,7 @@ if [ "$write" = 1 ]; then
     echo "<!-- bench-fuzzers:begin -->"
     echo "# Fuzz target performance"
     echo
-    echo "Each target ran alone for ${seconds} s under the \`fuzz\` preset (libFuzzer + ASan + UBSan, -O1), one"
+    echo "Each target ran alone for ${seconds} s under the \`fuzz\` preset (libFuzzer + ASan + UBSan, -O2), one"
     echo "core, from its seed corpus, \`-seed=1\`, on $(nproc) cores / $(free -g | awk '/Mem:/ {print $2}') GiB; measured $(date -u +%Y-%m-%d)."
     echo "\`baseline_lua_source\` is the classic Lua target: a fresh \`luaL_newstate\` per input, the sandboxed"
     echo "library set, \`luaL_loadbufferx\` in text mode and \`lua_pcall\`, no binding and no oracles."
