@@ -367,6 +367,17 @@ MultiValue Function::call_values(const MultiValue& args) const {
       &args);
 }
 
+MultiValue Function::call_borrowed(std::span<const Value* const> args) const {
+  return internal::call_function(
+      *core_, *this, static_cast<int>(args.size()),
+      [](lua_State* L, const StateCore& core, const void* p) {
+        for (const Value* value : *static_cast<const std::span<const Value* const>*>(p)) {
+          internal::push_value(L, core, *value);
+        }
+      },
+      &args);
+}
+
 // ---------------------------------------------------------------------------------------
 // StateHandle
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <tuple>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -22,6 +23,28 @@ TEST(Functions, LuaCallWithTenThousandArguments) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(from_value<int>(results[0]), 10000);
   EXPECT_EQ(from_value<int>(results[1]), 10000);
+}
+
+// Borrowed arguments: pushed from the caller's values, which stay as they were; building
+// them takes no handle (the live references are the caller's own, before and after).
+TEST(Functions, CallWithBorrowedArgumentsTakesNoHandleForThem) {
+  State state;
+  Function count = state.load("local t = ... return select('#', ...), t.k, (select(299, ...))");
+  Table table = state.create_table();
+  table.set("k", lua_Integer{7});
+  const Value values[] = {Value(table), Value(lua_Integer{5}), Value(state.create_string("s"))};
+  std::vector<const Value*> args;
+  for (int i = 0; i < 299; ++i) args.push_back(&values[i % 3]);
+  const long long live = state.live_references();
+  MultiValue results = count.call_borrowed(args);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(from_value<int>(results[0]), 299);
+  EXPECT_EQ(from_value<int>(results[1]), 7);
+  EXPECT_EQ(from_value<int>(results[2]), 5);  // the 299th: values[298 % 3]
+  results.clear();
+  EXPECT_EQ(state.live_references(), live);
+  EXPECT_EQ(from_value<int>(values[1]), 5);
+  EXPECT_EQ(values[0].get_if<Table>()->get<int>("k"), 7);
 }
 
 TEST(Functions, HostFunctionReturningThreeHundredValues) {

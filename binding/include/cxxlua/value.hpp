@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -113,6 +114,9 @@ class Function : public Reference {
   template <class R, class... Args>
   R call_as(const Args&... args) const;
   MultiValue call_values(const MultiValue& args) const;
+  // The arguments by address: the caller keeps them and no handle is copied (a call with
+  // many arguments that repeat a few values).
+  MultiValue call_borrowed(std::span<const Value* const> args) const;
 };
 
 enum class ThreadStatus { Resumable, Running, Normal, Finished, Error };
