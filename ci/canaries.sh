@@ -39,12 +39,12 @@ table=$(sed -n 's/^CXXLUA_CANARY_ROW(\([a-z_0-9]*\), *\([A-Za-z_0-9]*\), *\([a-z
 known=$(echo "$table" | awk '{print $1}')
 if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(echo "$known"); fi
 for n in "${names[@]}"; do
-  echo "$known" | grep -qxF -- "$n" || { echo "canaries.sh: unknown canary '$n' (known: $(echo $known))" >&2; exit 2; }
+  grep -qxF -- "$n" <<<"$known" || { echo "canaries.sh: unknown canary '$n' (known: $(echo $known))" >&2; exit 2; }
 done
 
 bash ci/setup.sh >/dev/null 2>&1 || { echo "canaries.sh: setup failed (run ci/setup.sh)" >&2; exit 2; }
 need_tsan=0
-for n in "${names[@]}"; do echo "$table" | awk -v n="$n" '$1 == n {print $3}' | grep -q '^driver:' && need_tsan=1; done
+for n in "${names[@]}"; do awk -v n="$n" '$1 == n {print $3}' <<<"$table" | grep '^driver:' >/dev/null && need_tsan=1; done
 for p in canary-fuzz $( [ $need_tsan = 1 ] && echo canary-tsan ); do
   { cmake --preset "$p" >/dev/null && cmake --build --preset "$p" >/dev/null; } ||
     { echo "canaries.sh: preset $p failed to build" >&2; exit 2; }
@@ -95,7 +95,7 @@ for n in "${names[@]}"; do
       fi
       elapsed=$(echo "$(date +%s.%N) - $start" | bc)
       # A timeout or a budget escape is no detection: only a finding counts.
-      if [ $rc -ne 0 ] && first_line "$log" | grep -qE 'luahammer: budget escape|libFuzzer: timeout'; then rc=0; fi
+      if [ $rc -ne 0 ] && first_line "$log" | grep -E 'luahammer: budget escape|libFuzzer: timeout' >/dev/null; then rc=0; fi
       if [ $rc -ne 0 ]; then
         found=$((found + 1)); times+=("$elapsed")
         [ -n "$report" ] || report=$(first_line "$log")

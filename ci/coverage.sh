@@ -51,7 +51,7 @@ done < <(grep -v '^#' "$manifest" | sort)
 if [ -n "$targets" ]; then
   IFS=, read -ra wanted <<<"$targets"
   for t in "${wanted[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "coverage.sh: no replay binary for target '$t'" >&2; exit 2; }
+    printf '%s\n' "${all[@]}" | grep -x -- "$t" >/dev/null || { echo "coverage.sh: no replay binary for target '$t'" >&2; exit 2; }
   done
   all=("${wanted[@]}")
 fi

@@ -17,7 +17,7 @@ debian_orig() {
   local package=$1 suite=$2 orig=$3 dest=$4 list uri work
   command -v apt-get >/dev/null || return 1
   list=/etc/apt/sources.list.d/luahammer-deb-src.sources
-  if ! apt-cache showsrc "$package" 2>/dev/null | grep -q " $orig\$"; then
+  if ! apt-cache showsrc "$package" 2>/dev/null | grep " $orig\$" >/dev/null; then
     [ "$(id -u)" = 0 ] || return 1
     uri=$(debian_uri); [ -n "$uri" ] || return 1
     if [ ! -f "$list" ] || ! grep -q "trixie" "$list"; then

@@ -33,7 +33,7 @@ if [ ${#presets[@]} -gt 0 ]; then canaries=0; else presets=(asan tsan); fi
 
 known=$(cmake --list-presets=configure 2>/dev/null | sed -n 's/^  "\([^"]*\)".*/\1/p')
 for p in "${presets[@]}"; do
-  echo "$known" | grep -qx "$p" || { echo "test.sh: unknown preset '$p' (known: $(echo $known))" >&2; exit 2; }
+  grep -qx -- "$p" <<<"$known" || { echo "test.sh: unknown preset '$p' (known: $(echo $known))" >&2; exit 2; }
 done
 
 bash ci/setup.sh || { echo "test.sh: setup failed" >&2; exit 2; }
