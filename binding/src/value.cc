@@ -358,24 +358,26 @@ MultiValue Table::sequence_values() const {
   return values;
 }
 
+namespace {
+
+const Value& referent(const Value& value) { return value; }
+const Value& referent(const Value* value) { return *value; }
+
+// Pushes each value of the `Values` at `p` (owned values or pointers to them), in order.
+template <class Values>
+void push_each(lua_State* L, const StateCore& core, const void* p) {
+  for (const auto& value : *static_cast<const Values*>(p)) internal::push_value(L, core, referent(value));
+}
+
+}  // namespace
+
 MultiValue Function::call_values(const MultiValue& args) const {
-  return internal::call_function(
-      *core_, *this, static_cast<int>(args.size()),
-      [](lua_State* L, const StateCore& core, const void* p) {
-        for (const Value& value : *static_cast<const MultiValue*>(p)) internal::push_value(L, core, value);
-      },
-      &args);
+  return internal::call_function(*core_, *this, static_cast<int>(args.size()), push_each<MultiValue>, &args);
 }
 
 MultiValue Function::call_borrowed(std::span<const Value* const> args) const {
-  return internal::call_function(
-      *core_, *this, static_cast<int>(args.size()),
-      [](lua_State* L, const StateCore& core, const void* p) {
-        for (const Value* value : *static_cast<const std::span<const Value* const>*>(p)) {
-          internal::push_value(L, core, *value);
-        }
-      },
-      &args);
+  return internal::call_function(*core_, *this, static_cast<int>(args.size()), push_each<std::span<const Value* const>>,
+                                 &args);
 }
 
 // ---------------------------------------------------------------------------------------

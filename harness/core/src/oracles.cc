@@ -40,8 +40,11 @@ void SlotLedger::take(int slot) noexcept {
     } else {
       fresh = live_negative_.insert(slot).second;
     }
-    if (fresh) ++live_count_;
-    if (!fresh) violation(oracle_, "registry slot " + std::to_string(slot) + " taken twice");
+    if (fresh) {
+      ++live_count_;
+    } else {
+      violation(oracle_, "registry slot " + std::to_string(slot) + " taken twice");
+    }
   } catch (...) {
   }
 }
@@ -57,8 +60,11 @@ void SlotLedger::release(int slot) noexcept {
     } else {
       was_live = live_negative_.erase(slot) != 0;
     }
-    if (was_live) --live_count_;
-    if (!was_live) violation(oracle_, "registry slot " + std::to_string(slot) + " released twice or never taken");
+    if (was_live) {
+      --live_count_;
+    } else {
+      violation(oracle_, "registry slot " + std::to_string(slot) + " released twice or never taken");
+    }
   } catch (...) {
   }
 }

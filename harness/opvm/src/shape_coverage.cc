@@ -324,10 +324,24 @@ int shape_suspension_of(const cxxlua::Thread& thread) {
   }
 }
 
-void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values) {
+namespace {
+
+const cxxlua::Value& referent(const cxxlua::Value& value) { return value; }
+const cxxlua::Value& referent(const cxxlua::Value* value) { return *value; }
+
+template <class Values>
+void note_each_argument(ShapeEntry entry, const Values& values) {
   if (!shapes_enabled()) return;
-  for (const auto& v : values) note_shape(entry, ShapeDim::ArgKind, shape_kind_of(v));
+  for (const auto& v : values) note_shape(entry, ShapeDim::ArgKind, shape_kind_of(referent(v)));
   note_shape(entry, ShapeDim::ArgCount, shape_count_bucket(values.size()));
+}
+
+}  // namespace
+
+void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values) { note_each_argument(entry, values); }
+
+void note_arguments(ShapeEntry entry, std::span<const cxxlua::Value* const> values) {
+  note_each_argument(entry, values);
 }
 
 void end_shape_input() {

@@ -71,12 +71,12 @@ Function host_function(const cxxlua::StateHandle& state, std::uint32_t variant) 
   }
 }
 
-// Marks the shape of a call: each argument's kind and how many; then, once it returned,
-// how many results.
-void note_arguments(const Op& op, const MultiValue& args) {
+// Marks the shape of a call: each argument's kind and how many (the caller marks, once it
+// returned, how many results). `Args`: owned values or pointers to them.
+template <class Args>
+void note_arguments_of(const Op& op, const Args& args) {
   if (!shapes_enabled()) return;
-  for (const auto& arg : args) note_shape(op, ShapeDim::ArgKind, shape_kind_of(arg));
-  note_shape(op, ShapeDim::ArgCount, shape_count_bucket(args.size()));
+  if (const auto entry = shape_entry_of(op)) note_arguments(*entry, args);
 }
 
 }  // namespace
@@ -105,7 +105,7 @@ void call_function(Runtime& rt, const Op& op) {
     Function function = *f;
     MultiValue args;
     for (std::uint32_t i = 0; i < op.n % 4; ++i) args.push_back(rt.slots[(op.b + i) % kSlots]);
-    note_arguments(op, args);
+    note_arguments_of(op, args);
     MultiValue results = function.call_values(args);
     note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());
@@ -122,10 +122,7 @@ void call_many_args(Runtime& rt, const Op& op) {
     const std::uint32_t count = kManyArgs[op.n % std::size(kManyArgs)];
     std::vector<const cxxlua::Value*> args(count);
     for (std::uint32_t i = 0; i < count; ++i) args[i] = &rt.slots[(op.b + i) % kSlots];
-    if (shapes_enabled()) {
-      for (const cxxlua::Value* arg : args) note_shape(op, ShapeDim::ArgKind, shape_kind_of(*arg));
-      note_shape(op, ShapeDim::ArgCount, shape_count_bucket(args.size()));
-    }
+    note_arguments_of(op, std::span<const cxxlua::Value* const>(args));
     MultiValue results = function.call_borrowed(args);
     note_shape(op, ShapeDim::ResultCount, shape_count_bucket(results.size()));
     if (!results.empty()) rt.slots[op.b] = std::move(results.front());

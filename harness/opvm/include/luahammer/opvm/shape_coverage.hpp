@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -126,6 +127,7 @@ void note_calling_context(ShapeEntry entry, const cxxlua::StateHandle& state);
 int shape_suspension_of(const cxxlua::Thread& thread);
 // Marks the kind of each value, and how many.
 void note_arguments(ShapeEntry entry, const cxxlua::MultiValue& values);
+void note_arguments(ShapeEntry entry, std::span<const cxxlua::Value* const> values);
 // Runs a call into the binding from inside Lua (a host function's body) and marks the
 // row's outcome: returned, or the exception that left it (rethrown).
 template <class Body>
