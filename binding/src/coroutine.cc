@@ -83,10 +83,11 @@ MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue
 }  // namespace internal
 
 lua_State* Thread::raw_thread() const {
-  if (core_ == nullptr || core_->closed() || ref_ == LUA_NOREF) {
+  if (core_ == nullptr) throw_empty_handle();
+  if (core_->closed() || ref_ == LUA_NOREF) {
     throw Error(ErrorKind::StateClosed, "thread used after its state was closed");
   }
-  Entry entry(*core_, "Thread::raw_thread");
+  Entry entry(core_ref(), "Thread::raw_thread");
   push(entry.L(), core_.get());
   lua_State* co = lua_tothread(entry.L(), -1);
   lua_pop(entry.L(), 1);
@@ -94,12 +95,12 @@ lua_State* Thread::raw_thread() const {
 }
 
 MultiValue Thread::resume_values(const MultiValue& args) const {
-  return internal::resume_thread(*core_, *this, args, nullptr, nullptr);
+  return internal::resume_thread(core_ref(), *this, args, nullptr, nullptr);
 }
 
 ThreadStatus Thread::status() const {
   lua_State* co = raw_thread();
-  Entry entry(*core_, "Thread::status");
+  Entry entry(core_ref(), "Thread::status");
   if (co == entry.L()) return ThreadStatus::Running;
   switch (lua_status(co)) {
     case LUA_YIELD: return ThreadStatus::Resumable;
@@ -112,7 +113,7 @@ ThreadStatus Thread::status() const {
 
 void Thread::close() const {
   lua_State* co = raw_thread();
-  Entry entry(*core_, "Thread::close");
+  Entry entry(core_ref(), "Thread::close");
   lua_State* L = entry.L();
   // Canary resume_running (mlua #416): the running coroutine is reset from a host handle.
   if (!CXXLUA_CANARY(resume_running) && (co == L || (lua_status(co) == LUA_OK && has_active_frames(co)))) {
@@ -135,7 +136,7 @@ void Thread::close() const {
 void Thread::reset(const Function& function) const {
   close();
   lua_State* co = raw_thread();
-  Entry entry(*core_, "Thread::reset");
+  Entry entry(core_ref(), "Thread::reset");
   function.push(entry.L(), core_.get());
   lua_xmove(entry.L(), co, 1);
 }

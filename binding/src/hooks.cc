@@ -185,7 +185,7 @@ void StateHandle::remove_hook(HookId id) const {
 }
 
 void Thread::set_hook(const HookTriggers& triggers, HookCallback callback) const {
-  Entry entry(*core_, "Thread::set_hook");
+  Entry entry(core_ref(), "Thread::set_hook");
   lua_State* thread = raw_thread();
   // A reference of its own, owned by the hook table, for a coroutine; the main thread
   // lives as long as the state (a pin for it was never released: found by the op VM's
@@ -199,7 +199,7 @@ void Thread::set_hook(const HookTriggers& triggers, HookCallback callback) const
 }
 
 void Thread::remove_hook() const {
-  Entry entry(*core_, "Thread::remove_hook");
+  Entry entry(core_ref(), "Thread::remove_hook");
   update(*core_, raw_thread(), kUserHook, HookTriggers{}, HookCallback(), LUA_NOREF);
 }
 

@@ -260,7 +260,7 @@ void userdata_constructed(StateCore& core, UserDataHeader* header) {
 }  // namespace internal
 
 void AnyUserData::destroy() const {
-  Entry entry(*core_, "AnyUserData::destroy");
+  Entry entry(core_ref(), "AnyUserData::destroy");
   UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, nullptr);
   if (header->status != UserDataStatus::Constructed) return;  // idempotent
   if (header->borrows != 0) throw Error(ErrorKind::Borrow, "cannot destroy a borrowed userdata");
@@ -271,7 +271,7 @@ void AnyUserData::destroy() const {
 }
 
 bool AnyUserData::is_destructed() const {
-  Entry entry(*core_, "AnyUserData::is_destructed");
+  Entry entry(core_ref(), "AnyUserData::is_destructed");
   return internal::userdata_header(*core_, entry.L(), ref_, nullptr)->status != UserDataStatus::Constructed;
 }
 

@@ -78,8 +78,10 @@ void Reference::reset() noexcept {
 
 bool Reference::state_alive() const noexcept { return core_ != nullptr && !core_->closed(); }
 
+void Reference::throw_empty_handle() { throw Error(ErrorKind::Runtime, "use of an empty handle"); }
+
 void Reference::push(lua_State* L, const StateCore* expected) const {
-  if (core_ == nullptr) throw Error(ErrorKind::Runtime, "use of an empty handle");
+  if (core_ == nullptr) throw_empty_handle();
   if (core_->closed() || ref_ == LUA_NOREF) {
     throw Error(ErrorKind::StateClosed, "handle used after its state was closed");
   }
@@ -233,7 +235,7 @@ MultiValue call_function(StateCore& core, const Function& function, int nargs,
 // String, Table, Function
 
 std::string String::to_std_string() const {
-  Entry entry(*core_, "String::to_std_string");
+  Entry entry(core_ref(), "String::to_std_string");
   lua_State* L = entry.L();
   push(L, core_.get());
   std::size_t length = 0;
@@ -250,7 +252,7 @@ std::string String::to_std_string() const {
 }
 
 std::size_t String::size() const {
-  Entry entry(*core_, "String::size");
+  Entry entry(core_ref(), "String::size");
   push(entry.L(), core_.get());
   const std::size_t length = lua_rawlen(entry.L(), -1);
   lua_pop(entry.L(), 1);
@@ -258,7 +260,7 @@ std::size_t String::size() const {
 }
 
 void Table::set_raw_function(std::string_view name, HostCallback callback) const {
-  Entry entry(*core_, "Table::set_function");
+  Entry entry(core_ref(), "Table::set_function");
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     lua_pushlstring(L, name.data(), name.size());
@@ -269,7 +271,7 @@ void Table::set_raw_function(std::string_view name, HostCallback callback) const
 }
 
 lua_Integer Table::len() const {
-  Entry entry(*core_, "Table::len");
+  Entry entry(core_ref(), "Table::len");
   lua_Integer length = 0;
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
@@ -283,7 +285,7 @@ lua_Integer Table::len() const {
 }
 
 lua_Integer Table::raw_len() const {
-  Entry entry(*core_, "Table::raw_len");
+  Entry entry(core_ref(), "Table::raw_len");
   push(entry.L(), core_.get());
   const auto length = static_cast<lua_Integer>(lua_rawlen(entry.L(), -1));
   // Canary stack_leak (sol2 #12, #717): one value left on the stack per call.
@@ -294,7 +296,7 @@ lua_Integer Table::raw_len() const {
 std::optional<Table> Table::metatable() const {
   Value result;
   {
-    Entry entry(*core_, "Table::metatable");
+    Entry entry(core_ref(), "Table::metatable");
     result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       if (!lua_getmetatable(L, -1)) lua_pushnil(L);
@@ -305,7 +307,7 @@ std::optional<Table> Table::metatable() const {
 }
 
 void Table::set_metatable(const std::optional<Table>& metatable) const {
-  Entry entry(*core_, "Table::set_metatable");
+  Entry entry(core_ref(), "Table::set_metatable");
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     if (metatable) {
@@ -323,7 +325,7 @@ std::vector<std::pair<Value, Value>> Table::pairs() const {
   Value key;
   Value value;
   for (;;) {
-    Entry entry(*core_, "Table::pairs");
+    Entry entry(core_ref(), "Table::pairs");
     if (!internal::table_next(*core_, entry.L(), *this, key, value)) break;
     out.emplace_back(key, value);
   }
@@ -331,7 +333,7 @@ std::vector<std::pair<Value, Value>> Table::pairs() const {
 }
 
 MultiValue Table::sequence_values() const {
-  Entry entry(*core_, "Table::sequence_values");
+  Entry entry(core_ref(), "Table::sequence_values");
   lua_State* L = entry.L();
   std::vector<RawValue> raws;
   int taken = 0;
@@ -372,12 +374,12 @@ void push_each(lua_State* L, const StateCore& core, const void* p) {
 }  // namespace
 
 MultiValue Function::call_values(const MultiValue& args) const {
-  return internal::call_function(*core_, *this, static_cast<int>(args.size()), push_each<MultiValue>, &args);
+  return internal::call_function(core_ref(), *this, static_cast<int>(args.size()), push_each<MultiValue>, &args);
 }
 
 MultiValue Function::call_borrowed(std::span<const Value* const> args) const {
-  return internal::call_function(*core_, *this, static_cast<int>(args.size()), push_each<std::span<const Value* const>>,
-                                 &args);
+  return internal::call_function(core_ref(), *this, static_cast<int>(args.size()),
+                                 push_each<std::span<const Value* const>>, &args);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 // to the next entry instead of calling into Lua. Counted with the core's ledger.
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "test_support.hpp"
@@ -121,6 +123,82 @@ TEST(References, HandleOfAnotherStateIsRejected) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::WrongState);
   }
+}
+
+// An empty handle (default-constructed, moved from, reset) used through any method is a
+// clean Runtime error, never a dereference of its missing state (UBSan reported one: a
+// stored function called after the host had moved it out, fuzz finding 0011 of
+// coroutines_async).
+template <class Use>
+void expect_empty_handle_error(const char* what, Use&& use) {
+  try {
+    use();
+    ADD_FAILURE() << what << ": use of an empty handle succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Runtime) << what;
+    EXPECT_NE(std::string(e.what()).find("use of an empty handle"), std::string::npos) << what << ": " << e.what();
+  }
+}
+
+struct Plain {
+  int n = 0;
+};
+
+TEST(References, UseOfAnEmptyHandleIsARuntimeError) {
+  State state;
+  const long long base = state.live_references();
+  Function f;
+  Function moved_from = state.load("return 1");
+  Function taken = std::move(moved_from);
+  const Value arg(1);
+  const Value* borrowed[] = {&arg};
+  for (Function* empty : {&f, &moved_from}) {
+    expect_empty_handle_error("Function::call", [&] { (void)empty->call(1, 2); });
+    expect_empty_handle_error("Function::call_as", [&] { (void)empty->call_as<int>(); });
+    expect_empty_handle_error("Function::call_values", [&] { (void)empty->call_values({arg}); });
+    expect_empty_handle_error("Function::call_borrowed", [&] { (void)empty->call_borrowed(borrowed); });
+  }
+  Table t;
+  expect_empty_handle_error("Table::get", [&] { (void)t.get("k"); });
+  expect_empty_handle_error("Table::set", [&] { t.set("k", 1); });
+  expect_empty_handle_error("Table::raw_get", [&] { (void)t.raw_get(1); });
+  expect_empty_handle_error("Table::raw_set", [&] { t.raw_set(1, 1); });
+  expect_empty_handle_error("Table::contains_key", [&] { (void)t.contains_key(1); });
+  expect_empty_handle_error("Table::len", [&] { (void)t.len(); });
+  expect_empty_handle_error("Table::raw_len", [&] { (void)t.raw_len(); });
+  expect_empty_handle_error("Table::metatable", [&] { (void)t.metatable(); });
+  expect_empty_handle_error("Table::set_metatable", [&] { t.set_metatable(std::nullopt); });
+  expect_empty_handle_error("Table::pairs", [&] { (void)t.pairs(); });
+  expect_empty_handle_error("Table::for_each", [&] { t.for_each([](const Value&, const Value&) {}); });
+  expect_empty_handle_error("Table::push_back", [&] { t.push_back(1); });
+  expect_empty_handle_error("Table::sequence_values", [&] { (void)t.sequence_values(); });
+  expect_empty_handle_error("Table::set_function", [&] { t.set_function("f", [] { return 1; }); });
+  String s;
+  expect_empty_handle_error("String::to_std_string", [&] { (void)s.to_std_string(); });
+  expect_empty_handle_error("String::size", [&] { (void)s.size(); });
+  Thread co;
+  expect_empty_handle_error("Thread::resume", [&] { (void)co.resume(1); });
+  expect_empty_handle_error("Thread::resume_values", [&] { (void)co.resume_values({}); });
+  expect_empty_handle_error("Thread::status", [&] { (void)co.status(); });
+  expect_empty_handle_error("Thread::close", [&] { co.close(); });
+  expect_empty_handle_error("Thread::reset", [&] { co.reset(taken); });
+  expect_empty_handle_error("Thread::set_hook", [&] {
+    co.set_hook(HookTriggers{.every_line = true}, [](StateHandle&, const HookEvent&) { return HookAction::resume(); });
+  });
+  expect_empty_handle_error("Thread::remove_hook", [&] { co.remove_hook(); });
+  AnyUserData u;
+  expect_empty_handle_error("AnyUserData::is", [&] { (void)u.is<Plain>(); });
+  expect_empty_handle_error("AnyUserData::borrow", [&] { (void)u.borrow<Plain>(); });
+  expect_empty_handle_error("AnyUserData::borrow_mut", [&] { (void)u.borrow_mut<Plain>(); });
+  expect_empty_handle_error("AnyUserData::take", [&] { (void)u.take<Plain>(); });
+  expect_empty_handle_error("AnyUserData::destroy", [&] { u.destroy(); });
+  expect_empty_handle_error("AnyUserData::is_destructed", [&] { (void)u.is_destructed(); });
+  // Passing an empty handle to Lua is the same error.
+  expect_empty_handle_error("Table::set with an empty value", [&] { state.globals().set("g", Function()); });
+  // The state is unharmed: the handle moved to still works and the ledger balances.
+  EXPECT_EQ(taken.call_as<int>(), 1);
+  taken.reset();
+  EXPECT_EQ(state.live_references(), base);
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ Value to_value(const StateHandle& state, T&& value) {
 
 template <class K, class V>
 void Table::set(const K& key, const V& value) const {
-  internal::Entry entry(*core_, "Table::set");
+  internal::Entry entry(core_ref(), "Table::set");
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     push_native(L, *core_, key);
@@ -73,7 +73,7 @@ void Table::set(const K& key, const V& value) const {
 
 template <class K, class V>
 void Table::raw_set(const K& key, const V& value) const {
-  internal::Entry entry(*core_, "Table::raw_set");
+  internal::Entry entry(core_ref(), "Table::raw_set");
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     push_native(L, *core_, key);
@@ -108,7 +108,7 @@ template <class V, class K>
 V Table::get(const K& key) const {
   Value result;
   {
-    internal::Entry entry(*core_, "Table::get");
+    internal::Entry entry(core_ref(), "Table::get");
     result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       push_native(L, *core_, key);
@@ -122,7 +122,7 @@ template <class V, class K>
 V Table::raw_get(const K& key) const {
   Value result;
   {
-    internal::Entry entry(*core_, "Table::raw_get");
+    internal::Entry entry(core_ref(), "Table::raw_get");
     result = internal::protected_value(*core_, entry.L(), [&](lua_State* L) {
       push(L, core_.get());
       push_native(L, *core_, key);
@@ -139,7 +139,7 @@ bool Table::contains_key(const K& key) const {
 
 template <class V>
 void Table::push_back(const V& value) const {
-  internal::Entry entry(*core_, "Table::push_back");
+  internal::Entry entry(core_ref(), "Table::push_back");
   internal::protect(entry.L(), 0, 0, [&](lua_State* L) {
     push(L, core_.get());
     const lua_Integer length = static_cast<lua_Integer>(lua_rawlen(L, -1));
@@ -160,7 +160,7 @@ void Table::for_each(Fn&& fn) const {
   Value value;
   for (;;) {
     {
-      internal::Entry entry(*core_, "Table::for_each");
+      internal::Entry entry(core_ref(), "Table::for_each");
       if (!internal::table_next(*core_, entry.L(), *this, key, value)) return;
     }
     fn(key, value);
@@ -179,7 +179,7 @@ template <class... Args>
 MultiValue Function::call(const Args&... args) const {
   const std::tuple<const Args&...> packed(args...);
   return internal::call_function(
-      *core_, *this, static_cast<int>(sizeof...(Args)),
+      core_ref(), *this, static_cast<int>(sizeof...(Args)),
       [](lua_State* L, const internal::StateCore& core, const void* p) {
         std::apply([&](const auto&... items) { (push_native(L, core, items), ...); },
                    *static_cast<const std::tuple<const Args&...>*>(p));
@@ -214,6 +214,7 @@ template <class... Args>
 MultiValue Thread::resume(const Args&... args) const {
   MultiValue values;
   if constexpr (sizeof...(Args) > 0) {
+    core_ref();  // an empty handle raises before its arguments are converted
     StateHandle state(core_);
     (values.push_back(to_value(state, args)), ...);
   }
@@ -301,7 +302,7 @@ AnyUserData StateHandle::create_userdata(Args&&... args) const {
 
 template <class T>
 bool AnyUserData::is() const {
-  internal::Entry entry(*core_, "AnyUserData::is");
+  internal::Entry entry(core_ref(), "AnyUserData::is");
   try {
     return internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key) != nullptr;
   } catch (const Error&) {
@@ -311,7 +312,7 @@ bool AnyUserData::is() const {
 
 template <class T>
 Borrowed<T> AnyUserData::borrow() const {
-  internal::Entry entry(*core_, "AnyUserData::borrow");
+  internal::Entry entry(core_ref(), "AnyUserData::borrow");
   UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
   internal::begin_borrow(*core_, header, false);
   try {
@@ -324,7 +325,7 @@ Borrowed<T> AnyUserData::borrow() const {
 
 template <class T>
 BorrowedMut<T> AnyUserData::borrow_mut() const {
-  internal::Entry entry(*core_, "AnyUserData::borrow_mut");
+  internal::Entry entry(core_ref(), "AnyUserData::borrow_mut");
   UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
   internal::begin_borrow(*core_, header, true);
   try {
@@ -337,7 +338,7 @@ BorrowedMut<T> AnyUserData::borrow_mut() const {
 
 template <class T>
 T AnyUserData::take() const {
-  internal::Entry entry(*core_, "AnyUserData::take");
+  internal::Entry entry(core_ref(), "AnyUserData::take");
   UserDataHeader* header = internal::userdata_header(*core_, entry.L(), ref_, &TypeKey<T>::key);
   internal::begin_borrow(*core_, header, true);  // checks: constructed, not borrowed
   internal::end_borrow(*core_, header, true);

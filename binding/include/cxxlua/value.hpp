@@ -1,7 +1,8 @@
 // Values and handles. A handle (String, Table, Function, Thread, AnyUserData) holds one
 // registry reference plus a shared link to its state's core, never a coroutine's
 // lua_State. Copying a handle takes a new reference, dropping it releases it once;
-// after the state closed, dropping does nothing and using it raises StateClosed.
+// after the state closed, dropping does nothing and using it raises StateClosed. Using an
+// empty handle (default-constructed, moved from, reset) raises a Runtime error.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,14 @@ class Reference {
   void reset() noexcept;
 
  protected:
+  // The handle's state core, for a method to enter; raises Error (Runtime) on an empty
+  // handle (default-constructed, moved from or reset) instead of dereferencing nothing.
+  internal::StateCore& core_ref() const {
+    if (core_ == nullptr) throw_empty_handle();
+    return *core_;
+  }
+  [[noreturn]] static void throw_empty_handle();
+
   std::shared_ptr<internal::StateCore> core_;
   int ref_ = LUA_NOREF;
 
