@@ -83,11 +83,11 @@ MultiValue resume_thread(StateCore& core, const Thread& thread, const MultiValue
 }  // namespace internal
 
 lua_State* Thread::raw_thread() const {
-  if (core_ == nullptr) throw_empty_handle();
-  if (core_->closed() || ref_ == LUA_NOREF) {
+  StateCore& core = core_ref();
+  if (core.closed() || ref_ == LUA_NOREF) {
     throw Error(ErrorKind::StateClosed, "thread used after its state was closed");
   }
-  Entry entry(core_ref(), "Thread::raw_thread");
+  Entry entry(core, "Thread::raw_thread");
   push(entry.L(), core_.get());
   lua_State* co = lua_tothread(entry.L(), -1);
   lua_pop(entry.L(), 1);

@@ -64,12 +64,12 @@ class Reference {
     if (core_ == nullptr) throw_empty_handle();
     return *core_;
   }
-  [[noreturn]] static void throw_empty_handle();
 
   std::shared_ptr<internal::StateCore> core_;
   int ref_ = LUA_NOREF;
 
  private:
+  [[noreturn]] static void throw_empty_handle();
   void copy_from(const Reference& other);
 };
 
